@@ -1,0 +1,100 @@
+"""The warehouse file: connecting to it, and the raw and audit tables every stage writes.
+
+DuckDB allows one writing process, so every writer goes through `connect()` here; readers use the published
+snapshot instead (`wfm.publish`). `ensure_schema` is idempotent: each stage calls it before its first write.
+
+Tables created here (dbt owns everything in `staging`, `intermediate` and `marts`):
+
+- `raw.survey_responses`, `raw.enterprise_returns`: promoted rows, one column per contract column (typed,
+  personal fields removed; the survey's ID number replaced by `person_key`), plus `batch_id` (the file's SHA-256),
+  `row_number` (1-based data row in the file), `loaded_at` and `extra_columns` (columns outside the contract,
+  kept as JSON).
+- `landing.batch_<sha12>`: a staged batch between load and promotion (see `wfm.ingest`).
+- `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from wfm.schema import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
+
+#: DuckDB resources: both cores, and a memory cap well under the 6 GB budget of a national run.
+SETTINGS = {"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": False}
+
+
+def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    for key, value in SETTINGS.items():
+        con.execute(f"SET {key} = {value!r}" if isinstance(value, str) else f"SET {key} = {value}")
+    return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: a batch either lands whole or leaves no trace."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def raw_columns_ddl(source: Source) -> str:
+    cols = [f"{c.name} {SQL_TYPE[c.kind]}" for c in stored_columns(source)]
+    if source == "survey":
+        cols.insert(3, "person_key VARCHAR")  # HMAC-SHA256 of the ID number, after id_number's place
+    return ",\n  ".join(["batch_id VARCHAR NOT NULL", "row_number BIGINT NOT NULL", *cols,
+                         "extra_columns JSON", "loaded_at TIMESTAMP NOT NULL"])
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE SCHEMA IF NOT EXISTS landing")
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    for source in COLUMNS:
+        con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_TABLE[source]} (\n  {raw_columns_ddl(source)}\n)")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.load_log (
+          file_name VARCHAR NOT NULL,
+          file_sha256 VARCHAR NOT NULL,
+          source VARCHAR NOT NULL,
+          rows_read BIGINT,
+          rows_accepted BIGINT,
+          rows_quarantined BIGINT,
+          outcome VARCHAR NOT NULL,       -- loaded | rejected | duplicate
+          reason VARCHAR,
+          run_id VARCHAR,
+          loaded_at TIMESTAMP NOT NULL,
+          encoding VARCHAR,
+          file_format VARCHAR,
+          form_metadata JSON              -- XLSX lines above the header (表号, 制定机关 …)
+        )""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.quarantine (
+          file_sha256 VARCHAR NOT NULL,
+          source VARCHAR NOT NULL,
+          row_number BIGINT NOT NULL,
+          reasons VARCHAR NOT NULL,       -- comma-separated reason codes, e.g. uscc_check_digit
+          row_masked JSON NOT NULL,       -- the row as sent, personal fields masked
+          run_id VARCHAR,
+          quarantined_at TIMESTAMP NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.validation_results (
+          file_sha256 VARCHAR NOT NULL,
+          suite VARCHAR NOT NULL,
+          expectation VARCHAR NOT NULL,
+          severity VARCHAR,
+          success BOOLEAN NOT NULL,
+          observed_value VARCHAR,
+          run_id VARCHAR,
+          checked_at TIMESTAMP NOT NULL
+        )""")
