@@ -28,7 +28,8 @@ SETTINGS = {"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": Fal
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=read_only)
     for key, value in SETTINGS.items():
         con.execute(f"SET {key} = {value!r}" if isinstance(value, str) else f"SET {key} = {value}")
@@ -47,10 +48,16 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def raw_columns_ddl(source: Source) -> str:
-    cols = [f"{c.name} {SQL_TYPE[c.kind]}" for c in stored_columns(source)]
+def contract_columns(source: Source) -> list[tuple[str, str]]:
+    """(name, DuckDB type) of the contract columns a raw table stores, in order."""
+    cols = [(c.name, SQL_TYPE[c.kind]) for c in stored_columns(source)]
     if source == "survey":
-        cols.insert(3, "person_key VARCHAR")  # HMAC-SHA256 of the ID number, after id_number's place
+        cols.insert(2, ("person_key", "VARCHAR"))  # HMAC-SHA256 of the ID number, where id_number stood
+    return cols
+
+
+def raw_columns_ddl(source: Source) -> str:
+    cols = [f"{name} {sql_type}" for name, sql_type in contract_columns(source)]
     return ",\n  ".join(["batch_id VARCHAR NOT NULL", "row_number BIGINT NOT NULL", *cols,
                          "extra_columns JSON", "loaded_at TIMESTAMP NOT NULL"])
 

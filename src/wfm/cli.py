@@ -1,0 +1,98 @@
+"""`wfm`: the command line of `interface.md` — generate, ingest, build, publish, run.
+
+Every command reads its home folder from `--home DIR` or `WFM_HOME` (default `./data`). Exit status 0 when the
+command did its job, including when it refused bad files or rows (reported on stdout and in the audit tables);
+1 when it could not do its job, with one line on stderr and no traceback. Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wfm.config import Home
+from wfm.errors import WfmError
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from wfm.generate import generate
+
+    out = Path(args.out) if args.out else Home.resolve(args.home).root / "generated"
+    manifest = generate(out, scale=args.scale, seed=args.seed, periods=args.periods,
+                        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), progress=True)
+    files = manifest.get("files", [])
+    print(f"wrote {len(files)} files under {out} (scale {args.scale}, seed {args.seed}); "
+          f"ground truth in {out / 'ground_truth.json'}")
+
+
+def _ingest(args: argparse.Namespace) -> None:
+    from wfm.pipeline import ingest_all
+
+    home = Home.resolve(args.home).ensure()
+    if args.files and not args.source:
+        raise WfmError("name the files' source with --source survey|enterprise", rule="usage")
+    files = [(args.source, Path(f)) for f in args.files] if args.files else None
+    outcomes = ingest_all(home, files=files, echo=print)
+    if not outcomes:
+        print(f"nothing new in {home.inbox('survey')} or {home.inbox('enterprise')}")
+
+
+def _build(args: argparse.Namespace) -> None:
+    from wfm.pipeline import build_and_check
+
+    build_and_check(Home.resolve(args.home).ensure(), echo=print)
+
+
+def _publish(args: argparse.Namespace) -> None:
+    from wfm.publish import publish
+
+    snapshot = publish(Home.resolve(args.home).ensure())
+    print(f"published {snapshot}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from wfm.pipeline import run_nightly
+
+    run_nightly(Home.resolve(args.home).ensure(), echo=print)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="wfm", description=__doc__.split("\n")[0])
+    top.add_argument("--home", help="home folder (default: $WFM_HOME or ./data)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write synthetic input files and their ground truth")
+    gen.add_argument("--scale", choices=["demo", "national"], default="demo")
+    gen.add_argument("--seed", type=int, default=20261124)
+    gen.add_argument("--periods", type=int, default=1)
+    gen.add_argument("--formats", default="csv,xlsx,parquet", help="comma-separated: csv,xlsx,parquet")
+    gen.add_argument("--out", help="output folder (default: HOME/generated)")
+    gen.set_defaults(func=_generate)
+
+    ing = sub.add_parser("ingest", help="load files (default: every new file in the inbox) as batches")
+    ing.add_argument("--source", choices=["survey", "enterprise"])
+    ing.add_argument("files", nargs="*")
+    ing.set_defaults(func=_ingest)
+
+    sub.add_parser("build", help="build the indicator tables (dbt) and check them").set_defaults(func=_build)
+    sub.add_parser("publish", help="refresh the readers' snapshot atomically").set_defaults(func=_publish)
+    sub.add_parser("run", help="the nightly job: ingest, build, publish").set_defaults(func=_run)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except WfmError as exc:
+        print(f"wfm {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"wfm {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

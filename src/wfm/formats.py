@@ -1,0 +1,275 @@
+"""Reading a delivered file into DuckDB as text: the first room of ingestion.
+
+A file arrives as CSV (UTF-8, UTF-8 with BOM or GB18030, detected), XLSX (first sheet, form metadata above the
+header) or Parquet. Whatever the format, `read_into(con, path, source, table)` leaves a temporary DuckDB table of
+VARCHAR columns named by the contract (Chinese or English headers mapped, extra columns kept under their own
+name) plus `row_number`, and returns what it learnt about the file. Values are still text: typing and the row rules
+are the next room (`wfm.normalize`, `wfm.rules`). A file that cannot be read as a whole raises `FileRefused` with
+one of the codes of `docs/reason-codes.md`, and nothing is left behind.
+
+The table is TEMP on purpose: it holds ID numbers and phone numbers in clear, so it must never reach the warehouse
+file (see `wfm.pseudonym`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from wfm.errors import FileRefused
+from wfm.schema import COLUMNS, Source, header_aliases
+
+CHUNK = 1 << 22  # bytes read at a time while detecting and transcoding
+
+
+@dataclass
+class FileInfo:
+    file_format: str  # csv | xlsx | parquet
+    encoding: str | None  # utf-8 | utf-8-sig | gb18030 (CSV only)
+    rows_read: int
+    columns: list[str]  # canonical names present, in file order
+    extra_columns: list[str] = field(default_factory=list)
+    form_metadata: list[str] = field(default_factory=list)  # XLSX lines above the header
+
+
+def normalize_header(name: object) -> str:
+    return unicodedata.normalize("NFKC", str(name or "")).strip()
+
+
+def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[str], list[str]]:
+    """Header cells → canonical names; unknown headers are kept (as extra columns) under their own name."""
+    aliases = header_aliases(source)
+    mapped: list[str] = []
+    extra: list[str] = []
+    for raw in headers:
+        name = normalize_header(raw)
+        canonical = aliases.get(name) or aliases.get(name.lower())
+        if canonical is None:
+            canonical = name or f"unnamed_{len(mapped) + 1}"
+            extra.append(canonical)
+        if canonical in mapped:
+            raise FileRefused(f"column {canonical} appears twice", file=path.name, column=canonical,
+                              rule=f"duplicate_column:{canonical}")
+        mapped.append(canonical)
+    missing = [c.name for c in COLUMNS[source] if c.header_required and c.name not in mapped]
+    if missing:
+        raise FileRefused(f"required column {missing[0]} is missing"
+                          + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                          file=path.name, column=missing[0], rule=f"missing_column:{missing[0]}")
+    return mapped, extra
+
+
+# --- CSV -------------------------------------------------------------------------------------------------------
+
+def detect_encoding(path: Path) -> str:
+    """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else GB18030 if it decodes as that.
+
+    GB18030 accepts most byte sequences that are not UTF-8, so it is tried second; NUL bytes (UTF-16, binary
+    files) are refused first because both decoders would accept them.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
+        raise FileRefused("the file is UTF-16; send UTF-8 or GB18030", file=path.name, rule="encoding")
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(CHUNK):
+                    if b"\x00" in chunk:
+                        raise FileRefused("the file holds NUL bytes: not a text CSV", file=path.name,
+                                          rule="encoding")
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if encoding == "utf-8" and head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        return encoding
+    raise FileRefused("the file is neither UTF-8 nor GB18030", file=path.name, rule="encoding")
+
+
+def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
+    """DuckDB reads UTF-8 only (no `encodings` extension offline): transcode other encodings to a work copy."""
+    if encoding == "utf-8":
+        return path
+    target = workdir / (path.stem + ".utf8.csv")
+    with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(CHUNK):
+            dst.write(chunk)
+    return target
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("r", encoding="utf-8", newline="") as fh:
+        try:
+            return next(csv.reader(fh))
+        except StopIteration:
+            return []
+        except csv.Error as exc:
+            raise FileRefused(f"the header cannot be parsed ({exc})", file=path.name, row=0,
+                              rule="unreadable") from None
+
+
+def _ends_mid_row(path: Path, n_columns: int) -> bool:
+    """True when the file stops inside a row: an open quote, or a last record with too few fields."""
+    with path.open("rb") as fh:
+        fh.seek(0, io.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 65536))
+        tail = fh.read()
+    if tail.endswith(b"\n"):
+        return False
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    try:
+        fields = next(csv.reader([last], strict=True))
+    except (csv.Error, StopIteration):
+        return True
+    return last.count('"') % 2 == 1 or len(fields) < n_columns
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str,
+              workdir: Path) -> FileInfo:
+    encoding = detect_encoding(path)
+    utf8 = _utf8_copy(path, encoding, workdir)
+    headers = _csv_header(utf8)
+    if not headers:
+        raise FileRefused("the file is empty", file=path.name, rule="empty")
+    if headers and headers[0].startswith("\ufeff"):
+        headers[0] = headers[0][1:]
+    names, extra = map_headers(headers, source, path)
+    if _ends_mid_row(utf8, len(names)):
+        raise FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
+    # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
+    columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
+    try:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {table}_csv AS
+            SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                                   columns = {{{columns}}}, strict_mode = true, null_padding = false,
+                                   all_varchar = true, parallel = true)""", [str(utf8)])
+    except duckdb.Error as exc:
+        line = re.search(r"[Ll]ine:? (\d+)", str(exc))
+        # DuckDB's message quotes the offending line, which may hold personal data: keep only its number.
+        raise FileRefused("a row does not parse as CSV (wrong number of fields or a broken quote)",
+                          file=path.name, row=int(line.group(1)) - 1 if line else None,
+                          rule="unreadable") from None
+    select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} "
+                f"FROM {table}_csv")
+    con.execute(f"DROP TABLE {table}_csv")
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    return FileInfo("csv", encoding, rows, [n for n in names if n not in extra], extra)
+
+
+# --- XLSX ------------------------------------------------------------------------------------------------------
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
+    import openpyxl  # imported here: only XLSX deliveries pay its import time
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken workbook
+        raise FileRefused(f"the workbook cannot be opened ({type(exc).__name__})", file=path.name,
+                          rule="unreadable") from None
+    try:
+        sheet = book.worksheets[0]
+        aliases = header_aliases(source)
+        required = [c.name for c in COLUMNS[source] if c.header_required]
+        metadata: list[str] = []
+        rows = sheet.iter_rows(values_only=True)
+        headers: list[str] | None = None
+        for row in rows:
+            cells = [normalize_header(v) for v in row]
+            named = {aliases.get(c) for c in cells} & set(required)
+            if len(named) * 2 >= len(required):
+                headers = cells
+                break
+            text = " ".join(c for c in cells if c)
+            if text:
+                metadata.append(text)
+        if headers is None:
+            raise FileRefused("no row of the first sheet names half of the required columns",
+                              file=path.name, rule="missing_column:header")
+        while headers and not headers[-1]:
+            headers.pop()
+        names, extra = map_headers(headers, source, path)
+        data: list[list[str | None]] = [[] for _ in names]
+        for row in rows:
+            values = [_cell_text(v) for v in row[: len(names)]]
+            if all(v is None or not str(v).strip() for v in values):
+                continue  # blank lines under a form are layout, not rows
+            values += [None] * (len(names) - len(values))
+            for column, value in zip(data, values, strict=True):
+                column.append(value)
+    finally:
+        book.close()
+    if not data or not data[0]:
+        raise FileRefused("the sheet has no data rows", file=path.name, rule="empty")
+    arrow = pa.table({name: pa.array(col, pa.string()) for name, col in zip(names, data, strict=True)})
+    con.register(f"{table}_arrow", arrow)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, * "
+                f"FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+    return FileInfo("xlsx", None, arrow.num_rows, [n for n in names if n not in extra], extra, metadata)
+
+
+# --- Parquet ---------------------------------------------------------------------------------------------------
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except duckdb.Error:
+        raise FileRefused("not a readable Parquet file", file=path.name, rule="unreadable") from None
+    headers = [row[0] for row in described]
+    names, extra = map_headers(headers, source, path)
+    select = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{n}"' for h, n in zip(headers, names, strict=True))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} "
+                f"FROM read_parquet(?)", [str(path)])
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if rows == 0:
+        raise FileRefused("the file has no data rows", file=path.name, rule="empty")
+    return FileInfo("parquet", None, rows, [n for n in names if n not in extra], extra)
+
+
+def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
+    """Load `path` as text into TEMP table `table`; raise FileRefused if the file cannot be taken as a whole."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        info = _read_xlsx(con, path, source, table)
+    elif suffix == ".parquet":
+        info = _read_parquet(con, path, source, table)
+    elif suffix in (".csv", ".txt"):
+        with tempfile.TemporaryDirectory(prefix="wfm-ingest-") as workdir:
+            info = _read_csv(con, path, source, table, Path(workdir))
+    else:
+        raise FileRefused(f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name,
+                          rule="unreadable")
+    if info.rows_read == 0:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        raise FileRefused("the file has a header but no data rows", file=path.name, rule="empty")
+    return info

@@ -1,0 +1,282 @@
+"""Ingestion: a delivered file becomes one batch — staged, gated, then promoted to `raw`, or refused whole.
+
+    inbox/<source>/FILE ─stage─▶ landing.batch_<id> + audit.quarantine ─gate─▶ ─promote─▶ raw.<table> + archive/
+                          └─ refused whole ─▶ rejected/FILE + FILE.reason.txt        └─ gate fails ─▶ rejected/
+
+Each step is one DuckDB transaction, so a crash leaves either nothing or a complete step behind, and a re-run
+picks up where it stopped: a staged batch (a row in `audit.staged_batches`) goes straight to the gate. A file is
+identified by the SHA-256 of its bytes: the same bytes again are logged as `duplicate` and load nothing.
+
+The same three functions (`stage`, `gate`, `promote`) are the Airflow tasks of the nightly DAG, mapped over the
+new files; `ingest_file` chains them for the command line.
+
+Personal data: the text of the file is read into TEMP tables (memory, spilling only to a system temp folder),
+the ID number is checked and hashed there, and only typed, pseudonymised rows and masked quarantine rows are
+written to the warehouse file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from wfm import codes, formats, pseudonym, rules
+from wfm.config import Home
+from wfm.errors import FileRefused, WfmError
+from wfm.normalize import Nfkc
+from wfm.schema import COLUMNS, RAW_TABLE, Source
+from wfm.warehouse import connect, contract_columns, ensure_schema, transaction
+
+SOURCES: tuple[Source, ...] = ("survey", "enterprise")
+SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}
+PERSONAL = [c.name for source in SOURCES for c in COLUMNS[source] if c.kind == "personal"]
+
+
+@dataclass
+class BatchOutcome:
+    file_name: str
+    source: Source
+    sha256: str
+    outcome: str  # staged | loaded | rejected | duplicate
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    reason: str | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one line the command line prints per file."""
+        head = f"{self.outcome:<9} {self.source:<10} {self.file_name}"
+        if self.outcome == "loaded":
+            text = (f"{head}: {self.rows_read} rows read, {self.rows_accepted} accepted, "
+                    f"{self.rows_quarantined} quarantined ({self.seconds:.1f} s)")
+            return text + (f"; warnings: {', '.join(self.warnings)}" if self.warnings else "")
+        if self.outcome == "duplicate":
+            return f"{head}: the same bytes were already delivered; nothing loaded"
+        return f"{head}: {self.reason}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def new_run_id() -> str:
+    return f"manual__{now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def landing_table(sha: str) -> str:
+    return f"landing.batch_{sha[:16]}"
+
+
+def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
+    con = connect(home.warehouse)
+    # Spill files of TEMP tables (which hold personal data in clear) go to the system temp folder, not the home.
+    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/wfm-duckdb-spill'")
+    ensure_schema(con)
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.staged_batches (
+          file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
+          rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
+          form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
+    codes.install_sql(con)
+    return con
+
+
+def new_files(home: Home) -> list[tuple[Source, Path]]:
+    """Files waiting in the inbox, oldest name first, per source."""
+    found: list[tuple[Source, Path]] = []
+    for source in SOURCES:
+        folder = home.inbox(source)
+        if folder.is_dir():
+            found += [(source, p) for p in sorted(folder.iterdir())
+                      if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+    return found
+
+
+def _unique_target(folder: Path, name: str, sha: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    if target.exists() and sha256_file(target) != sha:
+        target = folder / f"{Path(name).stem}.{sha[:12]}{Path(name).suffix}"
+    return target
+
+
+def _move(path: Path, folder: Path, sha: str) -> Path:
+    """Move a delivered file, untouched, out of the inbox (idempotent when it was moved already)."""
+    target = _unique_target(folder, path.name, sha)
+    if path.exists():
+        shutil.move(str(path), target)
+    return target
+
+
+def _refuse_file(home: Home, path: Path, source: Source, sha: str, reason: str, message: str) -> None:
+    target = _move(path, home.rejected / source, sha)
+    target.with_name(target.name + ".reason.txt").write_text(f"{reason}\n{message}\n", encoding="utf-8")
+
+
+def _log(con: duckdb.DuckDBPyConnection, out: BatchOutcome, run_id: str, extra: dict | None = None) -> None:
+    extra = extra or {}
+    con.execute(
+        "INSERT INTO audit.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [out.file_name, out.sha256, out.source, out.rows_read, out.rows_accepted, out.rows_quarantined,
+         out.outcome, out.reason, run_id, now(), extra.get("encoding"), extra.get("file_format"),
+         extra.get("form_metadata")])
+
+
+def _masked_json(columns: list[str], alias: str) -> str:
+    """SQL: the row as sent, as JSON, with personal fields replaced by a mask."""
+    pairs = ", ".join(
+        f"'{c}', " + (f"CASE WHEN {alias}.\"{c}\" IS NULL THEN NULL ELSE '{pseudonym.MASK}' END"
+                      if c in PERSONAL else f'{alias}."{c}"')
+        for c in columns)
+    return f"json_object({pairs})"
+
+
+def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str,
+                run_id: str) -> BatchOutcome:
+    text = f"text_{sha[:16]}"
+    info = formats.read_into(con, path, source, text)
+    checked = f"checked_{sha[:16]}"
+    ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
+    with Nfkc(con):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {rules.checked_sql(source, text, info.columns)}")
+    extras = info.extra_columns
+    extra_pairs = ", ".join(f"'{e}', t.\"{e}\"" for e in extras)
+    extra_json = f"json_object({extra_pairs})" if extras else "CAST(NULL AS JSON)"
+    person_key = f"CASE WHEN c.id_number IS NOT NULL THEN {pseudonym.hmac_sql('c.id_number')} END"
+    ordered = [person_key if name == "person_key" else f'c."{name}"' for name, _ in contract_columns(source)]
+    landing = landing_table(sha)
+    loaded = now()
+    con.execute(f"DROP TABLE IF EXISTS {landing}")
+    con.execute(
+        f"CREATE TABLE {landing} AS SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
+        f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at "
+        f"FROM {checked} c JOIN {text} t USING (row_number) WHERE c.reasons = ''",
+        {"ipad": ipad, "opad": opad} if source == "survey" else None)
+    con.execute(
+        f"INSERT INTO audit.quarantine SELECT '{sha}', '{source}', c.row_number, c.reasons, "
+        f"{_masked_json([*info.columns, *extras], 't')}, ?, ? FROM {checked} c JOIN {text} t USING (row_number) "
+        f"WHERE c.reasons <> ''", [run_id, loaded])
+    accepted = con.execute(f"SELECT count(*) FROM {landing}").fetchone()[0]
+    out = BatchOutcome(path.name, source, sha, "staged", info.rows_read, accepted, info.rows_read - accepted)
+    con.execute(
+        "INSERT INTO audit.staged_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [sha, path.name, source, out.rows_read, out.rows_accepted, out.rows_quarantined, info.encoding,
+         info.file_format, json.dumps(info.form_metadata, ensure_ascii=False) if info.form_metadata else None,
+         run_id, loaded])
+    con.execute(f"DROP TABLE {checked}")
+    con.execute(f"DROP TABLE {text}")
+    return out
+
+
+def stage(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome:
+    """Read, check and pseudonymise one file into its landing table (or refuse it, or see it is a duplicate)."""
+    started = time.perf_counter()
+    sha = sha256_file(path)
+    con = open_warehouse(home)
+    try:
+        staged = con.execute("SELECT rows_read, rows_accepted, rows_quarantined FROM audit.staged_batches "
+                             "WHERE file_sha256 = ?", [sha]).fetchone()
+        if staged:  # a run that crashed after staging: go on from the gate
+            return BatchOutcome(path.name, source, sha, "staged", *staged)
+        seen = con.execute("SELECT outcome FROM audit.load_log WHERE file_sha256 = ? AND outcome <> 'duplicate' "
+                           "ORDER BY loaded_at LIMIT 1", [sha]).fetchone()
+        if seen:
+            out = BatchOutcome(path.name, source, sha, "duplicate", reason=f"already {seen[0]}")
+            with transaction(con):
+                _log(con, out, run_id)
+            _move(path, home.archive / source, sha)
+            return out
+        try:
+            with transaction(con):
+                out = _stage_rows(con, path, source, sha, run_id)
+        except FileRefused as refused:
+            out = BatchOutcome(path.name, source, sha, "rejected", reason=f"{refused.rule}: {refused}")
+            with transaction(con):
+                _log(con, out, run_id)
+            _refuse_file(home, path, source, sha, refused.rule or "unreadable", str(refused))
+        out.seconds = time.perf_counter() - started
+        return out
+    finally:
+        con.close()
+
+
+def gate(home: Home, sha: str, run_id: str) -> tuple[bool, list[str], list[str]]:
+    """Run the batch's expectation suite on its landing table: (passed, failed critical, failed warnings)."""
+    from wfm.gate import validate_batch
+
+    con = open_warehouse(home)
+    try:
+        row = con.execute("SELECT source FROM audit.staged_batches WHERE file_sha256 = ?", [sha]).fetchone()
+        if row is None:
+            raise WfmError("no staged batch to validate", file=sha[:12], rule="gate")
+        with transaction(con):
+            result = validate_batch(con, source=row[0], table=landing_table(sha), batch_id=sha, run_id=run_id,
+                                    home=home)
+        return result.success, list(result.failed_critical), list(result.warnings)
+    finally:
+        con.close()
+
+
+def promote(home: Home, path: Path, sha: str, run_id: str, passed: bool, failed: list[str]) -> BatchOutcome:
+    """Move a gated batch into `raw` (or reject it when a critical expectation failed), in one transaction."""
+    con = open_warehouse(home)
+    try:
+        row = con.execute("SELECT file_name, source, rows_read, rows_accepted, rows_quarantined, encoding, "
+                          "file_format, form_metadata FROM audit.staged_batches WHERE file_sha256 = ?",
+                          [sha]).fetchone()
+        if row is None:
+            raise WfmError("no staged batch to promote", file=path.name, rule="promote")
+        name, source, read, accepted, quarantined, encoding, file_format, metadata = row
+        extra = {"encoding": encoding, "file_format": file_format, "form_metadata": metadata}
+        landing = landing_table(sha)
+        if passed:
+            out = BatchOutcome(name, source, sha, "loaded", read, accepted, quarantined)
+            with transaction(con):
+                con.execute(f"INSERT INTO {RAW_TABLE[source]} SELECT * FROM {landing}")
+                con.execute(f"DROP TABLE {landing}")
+                con.execute("DELETE FROM audit.staged_batches WHERE file_sha256 = ?", [sha])
+                _log(con, out, run_id, extra)
+            _move(path, home.archive / source, sha)
+        else:
+            reason = "gate: " + ", ".join(failed)
+            out = BatchOutcome(name, source, sha, "rejected", read, 0, quarantined, reason)
+            with transaction(con):
+                con.execute(f"DROP TABLE {landing}")
+                con.execute("DELETE FROM audit.staged_batches WHERE file_sha256 = ?", [sha])
+                _log(con, out, run_id, extra)
+            _refuse_file(home, path, source, sha, "gate", reason)
+        return out
+    finally:
+        con.close()
+
+
+def ingest_file(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome:
+    """Stage, gate and promote one file: what `wfm ingest` does per file."""
+    started = time.perf_counter()
+    out = stage(home, path, source, run_id)
+    if out.outcome != "staged":
+        return out
+    passed, failed, warnings = gate(home, out.sha256, run_id)
+    out = promote(home, path, out.sha256, run_id, passed, failed)
+    out.warnings = warnings
+    out.seconds = time.perf_counter() - started
+    return out

@@ -1,0 +1,143 @@
+"""Value normalisation: text as sent → typed values, with the reason when a value cannot be typed.
+
+Second room of ingestion, after `wfm.formats`. Every value is trimmed and NFKC-normalised (full-width digits and
+letters become ASCII), the missing markers become NULL, numbers lose their thousands separators, yes/no words,
+skill-level names and code labels become their codes. Each column yields one SQL expression for its typed value
+and one for its problem (`<column>_<rule>` or NULL), all evaluated by DuckDB over the whole batch at once.
+
+The word lists (missing markers, yes/no words, skill-level names, code lists) are data in
+`src/wfm/reference/code_lists.csv`, not literals here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import duckdb
+import pyarrow.compute as pc
+from duckdb.sqltypes import VARCHAR
+
+from wfm.codes import load_reference
+from wfm.schema import Column
+
+#: Contract ranges (data-contract.md). Bounds are inclusive; None = unbounded; `positive` = strictly above 0.
+RANGES: dict[str, tuple[float | None, float | None]] = {
+    "age": (16, 75),
+    "monthly_wage": (0, 1_000_000),
+    "weekly_hours": (0, 112),
+    "overtime_hours_month": (0, 200),
+    "training_hours_12m": (0, 2000),
+    "sense_achievement": (1, 5),
+    "sense_gain": (1, 5),
+    "sense_happiness": (1, 5),
+}
+POSITIVE = {"design_weight"}
+
+
+def sql_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+@cache
+def code_lists() -> dict[str, dict[str, str]]:
+    """list_name → {accepted spelling (code or label, lower-cased) → canonical code}."""
+    lists: dict[str, dict[str, str]] = {}
+    for row in load_reference("code_lists"):
+        spellings = lists.setdefault(row["list_name"], {})
+        canonical = row.get("value") or row["code"]
+        for spelling in (row["code"], row.get("label_zh") or "", row.get("label_en") or ""):
+            if spelling:
+                spellings.setdefault(spelling.lower(), canonical)
+    return lists
+
+
+def _mapping_case(value: str, mapping: dict[str, str], result_type: str) -> str:
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in sorted(mapping.items()))
+    return f"CAST(CASE lower({value}) {whens} END AS {result_type})"
+
+
+def missing_markers() -> list[str]:
+    """The missing markers, lower-cased (compared with the lower-cased value), always including ''."""
+    return sorted({row["code"].lower() for row in load_reference("code_lists") if row["list_name"] == "missing"}
+                  | {""})
+
+
+def yes_no_case(value: str) -> str:
+    return _mapping_case(value, code_lists()["yesno"], "BOOLEAN")
+
+
+def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
+    """(typed-value SQL, [(reason code, condition SQL)]) for one column whose cleaned text is `value`."""
+    name = col.name
+    problems: list[tuple[str, str]] = []
+    if col.kind in ("int", "number"):
+        number = f"TRY_CAST(replace({value}, ',', '') AS DOUBLE)"
+        problems.append((f"{name}_not_number", f"{value} IS NOT NULL AND {number} IS NULL"))
+        if col.kind == "int":
+            problems.append((f"{name}_not_integer", f"{number} <> floor({number})"))
+            result = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
+        else:
+            result = number
+        low, high = RANGES.get(name, (0, None))
+        if name in POSITIVE:
+            problems.append((f"{name}_out_of_range", f"{number} <= 0"))
+        else:
+            bounds = [f"{number} < {low}" if low is not None else "", f"{number} > {high}" if high else ""]
+            problems.append((f"{name}_out_of_range", " OR ".join(b for b in bounds if b)))
+    elif col.kind == "yesno":
+        result = yes_no_case(value)
+        problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {result} IS NULL"))
+    elif col.kind == "code":
+        result = _mapping_case(value, code_lists()[name], "INTEGER")
+        problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {result} IS NULL"))
+    elif col.kind == "skill":
+        result = _mapping_case(value, code_lists()["skill_level"], "VARCHAR")
+        problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {result} IS NULL"))
+    elif col.kind == "timestamp":
+        formats = ", ".join(sql_literal(f) for f in (
+            "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
+            "%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S.%f"))
+        result = f"try_strptime({value}, [{formats}])"
+        problems.append((f"{name}_bad_format", f"{value} IS NOT NULL AND {result} IS NULL"))
+    elif name == "craftsman_title":
+        titles = ", ".join(sql_literal(v) for v in sorted(set(code_lists()["craftsman_title"].values())))
+        result = value
+        problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {value} NOT IN ({titles})"))
+    elif name in ("uscc", "employer_uscc", "id_number"):
+        result = f"upper({value})"
+    else:
+        result = value
+    if name in ("survey_wave", "report_period"):
+        problems.append((f"{name}_bad_format", f"NOT regexp_full_match({value}, '[0-9]{{4}}(Q[1-4])?')"))
+    if col.value_required:
+        problems.append((f"{name}_missing", f"{value} IS NULL"))
+    return result, problems
+
+
+class Nfkc:
+    """A DuckDB function `nfkc(text)` backed by Arrow's vectorised Unicode normalisation, for one connection.
+
+    Used as a context manager: the function is removed afterwards (a Python UDF left registered on a connection
+    makes the DuckDB binding report leaks at interpreter exit).
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> Nfkc:
+        self.con.complete()  # DuckDB 2.0 refuses to register a function while a fetchone() result is open
+        self.con.create_function("nfkc", lambda arr: pc.utf8_normalize(arr, "NFKC"), [VARCHAR], VARCHAR,
+                                 type="arrow", side_effects=False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.con.complete()
+        self.con.remove_function("nfkc")
+
+
+def clean_text(column: str) -> str:
+    """SQL: trimmed, NFKC-normalised text, NULL for the missing markers."""
+    markers = ", ".join(sql_literal(m) for m in missing_markers())
+    value = f"trim(nfkc({column}))"
+    return f"CASE WHEN lower({value}) IN ({markers}) THEN NULL ELSE {value} END"
+

@@ -1,0 +1,121 @@
+"""Row rules: every contract rule a single row can break, as one vectorised DuckDB query per batch.
+
+Third room of ingestion: after `wfm.formats` (text) and `wfm.normalize` (typed values), each row gets the list of
+reason codes of every rule it breaks (`docs/reason-codes.md`). A row with no reason is accepted; any reason sends
+it to quarantine. The code rules (GB 32100, GB 11643, GB/T 2260, GB/T 4754, occupation codes) are the SQL macros of
+`wfm.codes`, held equal to their Python twins by tests. Duplicates are checked against the batch itself and
+against what the warehouse already holds.
+"""
+
+from __future__ import annotations
+
+from wfm.normalize import clean_text, typed
+from wfm.schema import COLUMNS, RAW_TABLE, Column, Source
+
+#: Cross-column rules of the contract: (reason code, condition on typed columns).
+CROSS_RULES: dict[str, list[tuple[str, str]]] = {
+    "survey": [
+        ("training_hours_without_training", "trained_12m = false AND training_hours_12m > 0"),
+    ],
+    "enterprise": [
+        ("frontline_workers_exceeds_total", "frontline_workers > employees_total"),
+        ("dispatched_workers_exceeds_total", "dispatched_workers > employees_total"),
+        ("contract_signed_exceeds_employees", "contract_signed > employees_total - dispatched_workers"),
+        ("skill_counts_exceed_total",
+         "coalesce(skill_l0, 0) + coalesce(skill_l1, 0) + coalesce(skill_l2, 0) + coalesce(skill_l3, 0)"
+         " + coalesce(skill_l4, 0) + coalesce(skill_l5, 0) + coalesce(skill_l6, 0) + coalesce(skill_l7, 0)"
+         " > employees_total"),
+        ("payroll_total_not_positive", "employees_total > 0 AND payroll_total <= 0"),
+        ("edu_fund_frontline_exceeds_used", "edu_fund_frontline > edu_fund_used"),
+        ("union_members_exceeds_total", "union_members > employees_total"),
+        ("collective_contract_covered_exceeds_total", "collective_contract_covered > employees_total"),
+        ("collective_contract_covered_without_contract",
+         "collective_contract = false AND collective_contract_covered > 0"),
+        ("teams_without_party_member_exceeds_teams", "teams_without_party_member > teams_total"),
+        ("hires_under35_exceeds_hires", "hires_under35 > hires"),
+        ("migrant_workers_exceeds_total", "migrant_workers > employees_total"),
+    ],
+}
+
+#: Code rules: (reason code, condition), using the macros of src/wfm/sql/codes.sql on typed columns.
+CODE_RULES: dict[str, list[tuple[str, str]]] = {
+    "survey": [
+        ("id_number_bad_format", "id_problem(id_number) = 'bad_format'"),
+        ("id_number_check_digit", "id_problem(id_number) = 'check_digit'"),
+        ("sex_id_mismatch", "id_problem(id_number) IS NULL AND sex <> id_sex(id_number)"),
+        ("age_id_mismatch",
+         "id_problem(id_number) IS NULL AND abs(age - date_sub('year', id_birth_date(id_number), "
+         "make_date(TRY_CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1"),
+        ("region_code_bad_format", "region_problem(region_code) = 'bad_format'"),
+        ("region_code_unknown_province", "region_problem(region_code) = 'unknown_province'"),
+        ("employer_uscc_bad_format", "uscc_problem(employer_uscc) = 'bad_format'"),
+        ("employer_uscc_check_digit", "uscc_problem(employer_uscc) = 'check_digit'"),
+        ("industry_code_invalid", "industry_problem(industry_code) IS NOT NULL"),
+        ("occupation_code_invalid", "occupation_problem(occupation_code) IS NOT NULL"),
+    ],
+    "enterprise": [
+        ("uscc_bad_format", "uscc_problem(uscc) = 'bad_format'"),
+        ("uscc_check_digit", "uscc_problem(uscc) = 'check_digit'"),
+        ("region_code_bad_format", "region_problem(region_code) = 'bad_format'"),
+        ("region_code_unknown_province", "region_problem(region_code) = 'unknown_province'"),
+        ("industry_code_invalid", "industry_problem(industry_code) IS NOT NULL"),
+    ],
+}
+
+#: What makes a row a duplicate: the key, and the reason code given to every occurrence after the first.
+DUPLICATE_KEY: dict[str, tuple[tuple[str, ...], str]] = {
+    "survey": (("survey_wave", "respondent_id"), "respondent_id_duplicate"),
+    "enterprise": (("report_period", "uscc", "submitted_at"), "uscc_duplicate"),
+}
+
+
+def _reasons_sql(conditions: list[tuple[str, str]]) -> str:
+    """SQL for the comma-separated codes of the conditions that hold (NULL conditions do not hold)."""
+    parts = [f"CASE WHEN coalesce(({cond}), false) THEN '{code}' END" for code, cond in conditions if cond]
+    return f"concat_ws(',', {', '.join(parts)})"
+
+
+def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
+    """SQL selecting, from the text table, every contract column typed plus `reasons` (comma-separated codes)."""
+    columns: list[Column] = list(COLUMNS[source])
+    clean = ",\n      ".join(
+        clean_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present
+        else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
+        for c in columns)
+    typed_cols: list[str] = []
+    value_problems: list[tuple[str, str]] = []
+    for col in columns:
+        expr, problems = typed(col, f'"{col.name}"')
+        typed_cols.append(f'{expr} AS "{col.name}"')
+        value_problems += problems
+    key, dup_code = DUPLICATE_KEY[source]
+    key_cols = ", ".join(key)
+    key_not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
+    raw = RAW_TABLE[source]
+    return f"""
+    WITH clean AS (
+      SELECT row_number,
+      {clean}
+      FROM {text_table}
+    ),
+    value_checked AS (
+      SELECT row_number,
+      {", ".join(typed_cols)},
+      {_reasons_sql(value_problems)} AS value_reasons
+      FROM clean
+    ),
+    rule_checked AS (
+      SELECT *,
+        {_reasons_sql(CODE_RULES[source] + CROSS_RULES[source])} AS rule_reasons,
+        {key_not_null} AND (
+          row_number() OVER (PARTITION BY {key_cols} ORDER BY row_number) > 1
+          OR EXISTS (SELECT 1 FROM {raw} r WHERE {" AND ".join(f"r.{k} = value_checked.{k}" for k in key)})
+        ) AS is_duplicate
+      FROM value_checked
+    )
+    SELECT * EXCLUDE (value_reasons, rule_reasons, is_duplicate),
+      concat_ws(',', nullif(value_reasons, ''), nullif(rule_reasons, ''),
+                CASE WHEN is_duplicate THEN '{dup_code}' END) AS reasons
+    FROM rule_checked
+    """
+
