@@ -1,0 +1,112 @@
+"""Shared test helpers: small, valid input rows built by hand, and writers for every format of the contract."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+from wfm.codes import id_check_char, uscc_check_char
+from wfm.config import Home
+from wfm.schema import ENTERPRISE, SURVEY
+
+os.environ.setdefault("WFM_DEMO", "1")  # tests use the public demo pseudonymisation key unless they set one
+
+
+def valid_id(region6: str, birth: str, seq: int) -> str:
+    body = f"{region6}{birth}{seq:03d}"
+    return body + id_check_char(body)
+
+
+def valid_uscc(body17: str) -> str:
+    return body17 + uscc_check_char(body17)
+
+
+def survey_rows(n: int = 12, wave: str = "2026", prefix: str = "R") -> list[dict[str, str]]:
+    """n valid respondents over 2 strata × 2 PSUs; odd sequence numbers are men (GB 11643)."""
+    rows = []
+    for i in range(n):
+        stratum = "44-C" if i % 2 == 0 else "11-C"
+        male = i % 3 != 0
+        rows.append({
+            "survey_wave": wave, "respondent_id": f"{prefix}{i:05d}",
+            "id_number": valid_id("440101", "19900615", 2 * i + (1 if male else 2)),
+            "stratum": stratum, "psu": f"P{i % 4 // 2}", "design_weight": str(100 + i),
+            "region_code": "440100" if stratum == "44-C" else "110105",
+            "employer_uscc": valid_uscc("91440101MA5D0000" + str(i % 10)), "industry_code": "C3411",
+            "occupation_code": "6-01-02", "sex": "1" if male else "2", "age": "36", "hukou_type": "1",
+            "education": "2", "skill_level": "L3", "craftsman_title": "", "employment_form": "1",
+            "contract_type": "2", "monthly_wage": str(4000 + 100 * i), "weekly_hours": "48",
+            "overtime_hours_month": "20", "trained_12m": "是" if i % 2 else "否",
+            "training_hours_12m": "12" if i % 2 else "0", "continuing_education": "否", "certificate": "Y",
+            "union_member": "1", "party_member": "0", "social_insurance_injury": "是",
+            "occupational_injury_protection": "", "competition_12m": "否", "innovation_12m": "否",
+            "wage_arrears_12m": "否", "sense_achievement": "4", "sense_gain": "4", "sense_happiness": "5",
+        })
+    return rows
+
+
+def enterprise_rows(n: int = 6, period: str = "2026") -> list[dict[str, str]]:
+    rows = []
+    for i in range(n):
+        row = {c.name: "0" for c in ENTERPRISE}
+        row.update({
+            "report_period": period, "uscc": valid_uscc(f"9144010{i:02d}MA5D0000"[:17]),
+            "enterprise_name": f"测试企业{i}", "region_code": "440100", "industry_code": "C3411",
+            "registration_type": "173", "state_controlled": "否", "revenue": "12,000", "employees_total": "500",
+            "employees_avg": "480", "frontline_workers": "300", "dispatched_workers": "20",
+            "contract_signed": "470", "skill_l3": "50", "payroll_total": "4000", "edu_fund_extracted": "80",
+            "edu_fund_used": "60", "edu_fund_frontline": "40", "has_union": "是", "union_members": "300",
+            "workers_congress_held": "是", "collective_contract": "是", "collective_contract_covered": "450",
+            "employee_director": "否", "teams_total": "20", "teams_without_party_member": "2", "hires": "40",
+            "hires_under35": "30", "separations": "35", "migrant_workers": "200",
+            "submitted_at": "2026-03-01 10:00:00", "contact_person": "张三", "contact_phone": "13800138000",
+        })
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", chinese: bool = False,
+              source: str = "survey") -> Path:
+    columns = SURVEY if source == "survey" else ENTERPRISE
+    labels = {c.name: (c.label_zh if chinese else c.name) for c in columns}
+    names = list(rows[0])
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([labels.get(n, n) for n in names])
+        for row in rows:
+            writer.writerow([row[n] for n in names])
+    return path
+
+
+def write_xlsx(path: Path, rows: list[dict[str, str]], *, metadata: list[list[str]] | None = None,
+               source: str = "survey") -> Path:
+    import openpyxl
+
+    columns = SURVEY if source == "survey" else ENTERPRISE
+    labels = {c.name: c.label_zh for c in columns}
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for line in metadata or []:
+        sheet.append(line)
+    names = list(rows[0])
+    sheet.append([labels.get(n, n) for n in names])
+    for row in rows:
+        sheet.append([row[n] for n in names])
+    book.save(path)
+    return path
+
+
+def write_parquet(path: Path, rows: list[dict[str, str]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({k: [r[k] for r in rows] for k in rows[0]}), path)
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home.resolve(tmp_path / "home").ensure()

@@ -1,0 +1,352 @@
+"""Ingestion as a statistician sees it: every row sent is in raw or in quarantine with its reasons, every refused
+file is in rejected/ with a reason beside it, the same bytes load once, and nothing personal is stored."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import enterprise_rows, survey_rows, valid_id, write_csv, write_parquet, write_xlsx
+
+from wfm import cli, pseudonym
+from wfm.config import Home
+from wfm.errors import WfmError
+from wfm.ingest import ingest_file, open_warehouse, promote, stage
+
+
+def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
+    con = open_warehouse(home)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def quarantine_reasons(home: Home) -> dict[int, set[str]]:
+    return {row: set(reasons.split(",")) for row, reasons in
+            query(home, "SELECT row_number, reasons FROM audit.quarantine")}
+
+
+# --- formats -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("chinese", [False, True])
+def test_csv_encodings_and_header_languages_load_every_row(home: Home, tmp_path: Path, encoding: str,
+                                                           chinese: bool) -> None:
+    path = write_csv(tmp_path / "wave.csv", survey_rows(8), encoding=encoding, chinese=chinese)
+    sent = path.read_bytes()
+    out = ingest_file(home, path, "survey", "t")
+    assert (out.outcome, out.rows_read, out.rows_accepted, out.rows_quarantined) == ("loaded", 8, 8, 0)
+    assert query(home, "SELECT encoding FROM audit.load_log")[0][0] == encoding
+    assert (home.archive / "survey" / "wave.csv").read_bytes() == sent and not path.exists()
+
+
+def test_xlsx_form_metadata_is_kept_and_header_found_below_it(home: Home, tmp_path: Path) -> None:
+    metadata = [["表号：", "WFM-1表"], ["制定机关：", "国家统计局"], ["批准文号：", "国统制〔2026〕1号"],
+                ["有效期至：", "2028年12月"], [], ["计量单位：人、元"]]
+    path = write_xlsx(tmp_path / "wave.xlsx", survey_rows(6), metadata=metadata)
+    out = ingest_file(home, path, "survey", "t")
+    assert (out.outcome, out.rows_accepted) == ("loaded", 6)
+    form = json.loads(query(home, "SELECT form_metadata FROM audit.load_log")[0][0])
+    assert form[0] == "表号： WFM-1表" and "计量单位：人、元" in form
+
+
+def test_parquet_with_canonical_names_loads(home: Home, tmp_path: Path) -> None:
+    out = ingest_file(home, write_parquet(tmp_path / "wave.parquet", survey_rows(5)), "survey", "t")
+    assert (out.outcome, out.rows_accepted) == ("loaded", 5)
+
+
+def test_values_are_normalised(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(4)
+    rows[0].update(monthly_wage="１２,３４５", design_weight="1,000.5", skill_level="三级", hukou_type="农业",
+                   trained_12m="true", training_hours_12m="８", occupational_injury_protection="—",
+                   union_member="N")
+    rows[1].update(skill_level="高级技师", sex="１" if rows[1]["sex"] == "1" else "２", monthly_wage="NA")
+    ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    got = query(home, "SELECT monthly_wage, design_weight, skill_level, hukou_type, trained_12m, "
+                      "training_hours_12m, occupational_injury_protection, union_member FROM raw.survey_responses "
+                      "ORDER BY row_number")
+    assert got[0] == (12345.0, 1000.5, "L3", 1, True, 8.0, None, False)
+    assert got[1][0] is None and got[1][2] == "L5"
+
+
+# --- row rules ---------------------------------------------------------------------------------------------------
+
+SURVEY_BAD = [
+    ("age", "90", "age_out_of_range"),
+    ("age", "abc", "age_not_number"),
+    ("age", "36.5", "age_not_integer"),
+    ("design_weight", "0", "design_weight_out_of_range"),
+    ("design_weight", "", "design_weight_missing"),
+    ("monthly_wage", "1000001", "monthly_wage_out_of_range"),
+    ("weekly_hours", "113", "weekly_hours_out_of_range"),
+    ("overtime_hours_month", "201", "overtime_hours_month_out_of_range"),
+    ("sense_gain", "6", "sense_gain_out_of_range"),
+    ("sex", "3", "sex_invalid_code"),
+    ("contract_type", "4", "contract_type_invalid_code"),
+    ("skill_level", "L9", "skill_level_invalid_code"),
+    ("craftsman_title", "县级", "craftsman_title_invalid_code"),
+    ("union_member", "maybe", "union_member_invalid_code"),
+    ("survey_wave", "2026Q5", "survey_wave_bad_format"),
+    ("respondent_id", "—", "respondent_id_missing"),
+    ("region_code", "990100", "region_code_unknown_province"),
+    ("region_code", "4401", "region_code_bad_format"),
+    ("industry_code", "C9999", "industry_code_invalid"),
+    ("industry_code", "B3411", "industry_code_invalid"),  # division 34 is in section C, not B
+    ("occupation_code", "9-01", "occupation_code_invalid"),
+    ("employer_uscc", "91440101MA5D000001", "employer_uscc_check_digit"),
+    ("employer_uscc", "91440101MA5D00000", "employer_uscc_bad_format"),
+    ("id_number", "44010119900615001", "id_number_bad_format"),
+    ("id_number", "440101199002300013", "id_number_bad_format"),  # 30 February
+]
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), SURVEY_BAD)
+def test_each_survey_row_rule_quarantines_its_row(home: Home, tmp_path: Path, column: str, value: str,
+                                                  reason: str) -> None:
+    rows = survey_rows(4)
+    rows[2][column] = value
+    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    assert (out.rows_accepted, out.rows_quarantined) == (3, 1)
+    assert reason in quarantine_reasons(home)[3]
+
+
+def test_id_number_rules_check_digit_sex_and_age(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(6)
+    good = rows[0]["id_number"]
+    rows[1]["id_number"] = good[:-1] + ("1" if good[-1] != "1" else "2")
+    rows[2]["sex"] = "2" if rows[2]["sex"] == "1" else "1"
+    rows[3]["age"] = "40"  # born 1990-06-15: 36 on the 2026 reference date
+    rows[4]["age"] = "37"  # one year off is tolerated
+    ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    reasons = quarantine_reasons(home)
+    assert reasons == {2: {"id_number_check_digit"}, 3: {"sex_id_mismatch"}, 4: {"age_id_mismatch"}}
+
+
+def test_training_hours_without_training_and_duplicates(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(6)
+    rows[0].update(trained_12m="否", training_hours_12m="10")
+    rows[4]["respondent_id"] = rows[3]["respondent_id"]
+    ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    assert quarantine_reasons(home) == {1: {"training_hours_without_training"}, 5: {"respondent_id_duplicate"}}
+    # the same respondent in a later file of the same wave is a duplicate too
+    later = survey_rows(2)
+    ingest_file(home, write_csv(tmp_path / "later.csv", later), "survey", "t")
+    assert query(home, "SELECT count(*) FROM audit.quarantine WHERE reasons = 'respondent_id_duplicate'")[0][0] == 3
+
+
+ENTERPRISE_BAD = [
+    ({"frontline_workers": "501"}, "frontline_workers_exceeds_total"),
+    ({"dispatched_workers": "501"}, "dispatched_workers_exceeds_total"),
+    ({"contract_signed": "481"}, "contract_signed_exceeds_employees"),
+    ({"skill_l1": "451"}, "skill_counts_exceed_total"),
+    ({"payroll_total": "0"}, "payroll_total_not_positive"),
+    ({"edu_fund_frontline": "61"}, "edu_fund_frontline_exceeds_used"),
+    ({"union_members": "501"}, "union_members_exceeds_total"),
+    ({"collective_contract_covered": "501"}, "collective_contract_covered_exceeds_total"),
+    ({"collective_contract": "否"}, "collective_contract_covered_without_contract"),
+    ({"teams_without_party_member": "21"}, "teams_without_party_member_exceeds_teams"),
+    ({"hires_under35": "41"}, "hires_under35_exceeds_hires"),
+    ({"migrant_workers": "501"}, "migrant_workers_exceeds_total"),
+    ({"uscc": "91440101MA5D000001"}, "uscc_check_digit"),
+    ({"uscc": "91440101MA5D00000I"}, "uscc_bad_format"),  # I is not in the GB 32100 alphabet
+    ({"registration_type": "999"}, "registration_type_invalid_code"),
+    ({"revenue": "-1"}, "revenue_out_of_range"),
+    ({"submitted_at": "yesterday"}, "submitted_at_bad_format"),
+    ({"enterprise_name": ""}, "enterprise_name_missing"),
+]
+
+
+@pytest.mark.parametrize(("change", "reason"), ENTERPRISE_BAD)
+def test_each_enterprise_row_rule_quarantines_its_row(home: Home, tmp_path: Path, change: dict, reason: str) -> None:
+    rows = enterprise_rows(4)
+    rows[1].update(change)
+    out = ingest_file(home, write_csv(tmp_path / "e.csv", rows, source="enterprise"), "enterprise", "t")
+    assert (out.rows_accepted, out.rows_quarantined) == (3, 1)
+    assert reason in quarantine_reasons(home)[2]
+
+
+def test_quarantine_keeps_values_but_masks_personal_fields(home: Home, tmp_path: Path) -> None:
+    rows = enterprise_rows(3)
+    rows[0]["frontline_workers"] = "9999"
+    ingest_file(home, write_csv(tmp_path / "e.csv", rows, source="enterprise", chinese=True), "enterprise", "t")
+    masked = json.loads(query(home, "SELECT row_masked FROM audit.quarantine")[0][0])
+    assert masked["frontline_workers"] == "9999" and masked["enterprise_name"] == "测试企业0"
+    assert masked["contact_person"] == pseudonym.MASK and masked["contact_phone"] == pseudonym.MASK
+
+
+# --- whole-file refusals -----------------------------------------------------------------------------------------
+
+def _refusal(home: Home, path: Path, source: str = "survey") -> str:
+    """Run `wfm ingest` as a user would; return the reason code written beside the rejected file."""
+    original = path.read_bytes()
+    assert cli.main(["--home", str(home.root), "ingest", "--source", source, str(path)]) == 0
+    rejected = home.rejected / source / path.name
+    assert rejected.read_bytes() == original  # untouched
+    assert query(home, f"SELECT count(*) FROM raw.{'survey_responses' if source == 'survey' else 'enterprise_returns'}")[0][0] == 0
+    assert query(home, "SELECT outcome FROM audit.load_log")[0][0] == "rejected"
+    return rejected.with_name(path.name + ".reason.txt").read_text(encoding="utf-8").splitlines()[0]
+
+
+def test_missing_required_column_refuses_the_file(home: Home, tmp_path: Path) -> None:
+    rows = [{k: v for k, v in r.items() if k != "psu"} for r in survey_rows(3)]
+    assert _refusal(home, write_csv(tmp_path / "w.csv", rows)) == "missing_column:psu"
+
+
+def test_empty_files_are_refused(home: Home, tmp_path: Path) -> None:
+    (tmp_path / "zero.csv").write_bytes(b"")
+    assert _refusal(home, tmp_path / "zero.csv") == "empty"
+
+
+def test_header_only_file_is_refused(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(1))
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert _refusal(home, path) == "empty"
+
+
+def test_truncated_file_is_refused(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(5))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 40])
+    assert _refusal(home, path) == "truncated"
+
+
+@pytest.mark.parametrize("payload", [b"\xff\xfea\x00b\x00", "调查期,问卷编号\n".encode("utf-8") + b"\x80\x80\xff,\n"])
+def test_undecodable_file_is_refused(home: Home, tmp_path: Path, payload: bytes) -> None:
+    (tmp_path / "w.csv").write_bytes(payload)
+    assert _refusal(home, tmp_path / "w.csv") == "encoding"
+
+
+def test_unreadable_workbook_is_refused(home: Home, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "w.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
+    assert _refusal(home, tmp_path / "w.xlsx") == "unreadable"
+    out = capsys.readouterr()
+    assert "rejected" in out.out and "Traceback" not in out.out + out.err
+
+
+# --- exactly once ------------------------------------------------------------------------------------------------
+
+def test_the_same_bytes_twice_load_once(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(6))
+    copy = tmp_path / "again.csv"
+    copy.write_bytes(path.read_bytes())
+    assert ingest_file(home, path, "survey", "t").outcome == "loaded"
+    assert ingest_file(home, copy, "survey", "t").outcome == "duplicate"
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 6
+    assert sorted(r[0] for r in query(home, "SELECT outcome FROM audit.load_log")) == ["duplicate", "loaded"]
+
+
+def test_resubmission_keeps_every_version(home: Home, tmp_path: Path) -> None:
+    first = enterprise_rows(3)
+    ingest_file(home, write_csv(tmp_path / "e1.csv", first, source="enterprise"), "enterprise", "t")
+    corrected = [dict(first[1], employees_total="520", submitted_at="2026-04-01 09:00:00")]
+    ingest_file(home, write_csv(tmp_path / "e2.csv", corrected, source="enterprise"), "enterprise", "t")
+    versions = query(home, "SELECT employees_total, submitted_at FROM raw.enterprise_returns WHERE uscc = ? "
+                           "ORDER BY submitted_at", [first[1]["uscc"]])
+    assert [v[0] for v in versions] == [500, 520]
+
+
+def test_rows_read_equal_accepted_plus_quarantined(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(10)
+    rows[1]["age"] = "200"
+    rows[7]["sex"] = "9"
+    ingest_file(home, write_csv(tmp_path / "a.csv", rows), "survey", "t")
+    bad = enterprise_rows(5)
+    bad[0]["edu_fund_frontline"] = "99"
+    ingest_file(home, write_csv(tmp_path / "b.csv", bad, source="enterprise"), "enterprise", "t")
+    for read, accepted, quarantined, sha in query(
+            home, "SELECT rows_read, rows_accepted, rows_quarantined, file_sha256 FROM audit.load_log"):
+        assert read == accepted + quarantined
+        stored = query(home, "SELECT (SELECT count(*) FROM raw.survey_responses WHERE batch_id = $1) + "
+                             "(SELECT count(*) FROM raw.enterprise_returns WHERE batch_id = $1)", [sha])[0][0]
+        held = query(home, "SELECT count(*) FROM audit.quarantine WHERE file_sha256 = ?", [sha])[0][0]
+        assert (stored, held) == (accepted, quarantined)
+
+
+CRASH_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import wfm.ingest as ingest
+from wfm.config import Home
+point = sys.argv[3]
+original = getattr(ingest, point)
+def crash(*args, **kwargs):
+    if point == "_log":  # inside the promote transaction, after raw rows were inserted
+        os.kill(os.getpid(), signal.SIGKILL)
+    result = original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(ingest, point, crash)
+ingest.ingest_file(Home.resolve(sys.argv[1]).ensure(), Path(sys.argv[2]), "survey", "crash")
+"""
+
+
+@pytest.mark.parametrize("point", ["_stage_rows", "_log"])
+def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str) -> None:
+    path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
+    done = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point],
+                          env={**os.environ, "WFM_DEMO": "1"}, capture_output=True)
+    assert done.returncode == -9
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+    assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
+    assert path.exists()  # still waiting in the inbox
+    outcome = ingest_file(home, path, "survey", "rerun")
+    assert (outcome.outcome, outcome.rows_accepted) == ("loaded", 9)
+    assert query(home, "SELECT count(*), count(DISTINCT respondent_id) FROM raw.survey_responses")[0] == (9, 9)
+
+
+def test_gate_failure_keeps_the_batch_out(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(6))
+    staged = stage(home, path, "survey", "t")
+    out = promote(home, path, staged.sha256, "t", passed=False, failed=["survey.example"])
+    assert out.outcome == "rejected" and "survey.example" in out.reason
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+    assert (home.rejected / "survey" / "w.csv.reason.txt").exists()
+
+
+# --- personal data -----------------------------------------------------------------------------------------------
+
+def test_hmac_in_sql_equals_python_hmac() -> None:
+    key = b"k" * 80  # longer than a block: RFC 2104 hashes it first
+    ipad, opad = pseudonym.hmac_pads(key)
+    ids = [valid_id("110105", "19491231", 2), "11010519491231002X", "abc"]
+    con = duckdb.connect()
+    got = [r[0] for r in con.execute(f"SELECT {pseudonym.hmac_sql('s')} FROM unnest($ids) t(s)",
+                                     {"ids": ids, "ipad": ipad, "opad": opad}).fetchall()]
+    assert got == [pseudonym.hmac_hex(key, i) for i in ids]
+
+
+def test_ingest_refuses_to_run_without_a_key_outside_the_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WFM_DEMO", raising=False)
+    monkeypatch.delenv("WFM_HMAC_KEY", raising=False)
+    with pytest.raises(WfmError, match="WFM_HMAC_KEY"):
+        pseudonym.secret_key()
+
+
+def test_no_id_number_or_phone_anywhere_under_the_home(home: Home, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    survey = survey_rows(12)
+    survey[3]["age"] = "99"  # quarantined rows must not leak either
+    firms = enterprise_rows(4)
+    firms[2]["frontline_workers"] = "9999"
+    write_csv(home.inbox("survey") / "s.csv", survey, encoding="gb18030", chinese=True)
+    write_csv(home.inbox("enterprise") / "e.csv", firms, source="enterprise")
+    assert cli.main(["--home", str(home.root), "ingest"]) == 0
+    secrets = {r["id_number"] for r in survey} | {r["contact_phone"] for r in firms} | {"张三"}
+    printed = capsys.readouterr()
+    delivered = {home.root / "inbox", home.archive, home.rejected}  # the deliveries themselves, kept untouched
+    scanned = 0
+    for path in home.root.rglob("*"):
+        if path.is_file() and not any(folder in path.parents for folder in delivered):
+            data = path.read_bytes()
+            scanned += 1
+            for secret in secrets:
+                for encoding in ("utf-8", "gb18030", "utf-16-le"):
+                    assert secret.encode(encoding) not in data, f"{secret!r} found in {path}"
+    assert scanned >= 1
+    for secret in secrets:
+        assert secret not in printed.out + printed.err
