@@ -31,9 +31,8 @@ HEADLINES = [  # (indicator, source, breakdown, member): what the demo prints at
 ]
 
 
-def airflow_env(home: Home) -> dict[str, str]:
-    airflow_home = PROJECT_DIR / ".airflow"
-    airflow_home.mkdir(exist_ok=True)
+def airflow_env(home: Home, airflow_home: Path) -> dict[str, str]:
+    airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update({
         "WFM_HOME": str(home.root),
@@ -106,19 +105,23 @@ def headline_report(home: Home) -> list[str]:
         con.close()
 
 
+def run_dag(home: Home, airflow_home: Path, log: Path, echo=print) -> None:  # noqa: ANN001
+    """Prepare an Airflow home (SQLite metadata DB, the writer pool) and run the nightly DAG once, in-process."""
+    env = airflow_env(home, airflow_home)
+    echo("[2/4] Airflow: metadata DB (SQLite) and the duckdb_writer pool")
+    _airflow(["db", "migrate"], env, log)
+    _airflow(["pools", "set", "duckdb_writer", "1", "DuckDB warehouse: one writer at a time"], env, log)
+    echo(f"[3/4] airflow dags test {DAG_ID} (task logs in {log})")
+    _airflow(["dags", "test", DAG_ID], env, log)
+
+
 def main() -> int:
     started = time.perf_counter()
     os.environ["WFM_DEMO"] = "1"
     home = Home.resolve().ensure()
-    log = home.root / "demo-airflow.log"
-    env = airflow_env(home)
     print(f"demo home: {home.root}")
     print(f"[1/4] demo data: {prepare_inbox(home)} files placed in {home.root / 'inbox'}")
-    print("[2/4] Airflow: metadata DB (SQLite) and the duckdb_writer pool")
-    _airflow(["db", "migrate"], env, log)
-    _airflow(["pools", "set", "duckdb_writer", "1", "DuckDB warehouse: one writer at a time"], env, log)
-    print(f"[3/4] airflow dags test {DAG_ID} (task logs in {log})")
-    _airflow(["dags", "test", DAG_ID], env, log)
+    run_dag(home, PROJECT_DIR / ".airflow", home.root / "demo-airflow.log")
     print("[4/4] done in {:.0f} s".format(time.perf_counter() - started))
     docs = home.gx / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(f"""
