@@ -99,8 +99,9 @@ def register_reference(con: duckdb.DuckDBPyConnection) -> None:
 def install_sql(con: duckdb.DuckDBPyConnection) -> None:
     """Make the rules of this module available in SQL on `con`: the reference tables, then the macros.
 
-    The macros (`wfm/sql/codes.sql`) read `ref.provinces` and `ref.industry_divisions` when they run, so the
-    tables come first. Both steps are idempotent; in a file database the macros persist with it.
+    The macros (`wfm/sql/codes.sql`) read `ref.provinces`, `ref.industry_divisions` and
+    `ref.occupation_major_groups` when they run, so the tables come first. Both steps are idempotent; in a
+    file database the tables and macros persist with it, so dbt models can call the macros too.
     """
     register_reference(con)
     con.execute(resources.files("wfm").joinpath("sql", "codes.sql").read_text(encoding="utf-8"))
