@@ -1,0 +1,35 @@
+{#- Publication rules and the build's vintage: parameters held as data (seed publication_rules). -#}
+
+{#- One row with one column per rule, to cross join where the rules apply. -#}
+{% macro publication_rules() %}
+    select
+        max(value) filter (where rule = 'min_n') as min_n,
+        max(value) filter (where rule = 'cv_suppress') as cv_suppress,
+        max(value) filter (where rule = 'cv_low') as cv_low,
+        max(value) filter (where rule = 'threshold_min_enterprises') as threshold_min_enterprises,
+        max(value) filter (where rule = 'dominance_n') as dominance_n,
+        max(value) filter (where rule = 'dominance_k') as dominance_k,
+        max(value) filter (where rule = 'provisional_days') as provisional_days,
+    from {{ ref('publication_rules') }}
+{% endmacro %}
+
+{#- A rule's value known at compile time, for SQL that needs a constant (the dominance rule's top-n). -#}
+{% macro publication_rule_constant(rule, default) %}
+    {%- set rules = ref('publication_rules') -%}
+    {%- if not execute -%}
+        {{ return(default) }}
+    {%- endif -%}
+    {%- set result = run_query("select value from " ~ rules ~ " where rule = '" ~ rule ~ "'") -%}
+    {{ return(result.columns[0].values()[0] | int) }}
+{% endmacro %}
+
+{#- The build's time, stamped on every value: the `vintage` var from wfm.build, else the run's start (UTC). -#}
+{% macro vintage() -%}
+    cast('{{ var("vintage") or run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- A period is provisional (obs_status P) until `provisional_days` days after its last day, seen from the
+    vintage: late returns and waves may still revise it. -#}
+{% macro is_provisional(period, provisional_days) -%}
+    (cast({{ vintage() }} as date) < {{ period_end(period) }} + cast({{ provisional_days }} as integer))
+{%- endmacro %}

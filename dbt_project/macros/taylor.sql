@@ -1,0 +1,88 @@
+{#- Taylor-linearised variance of a ratio R = Y / X under a stratified design with PSUs drawn with
+    replacement (statistics.md), from PSU totals.
+
+    `psu_totals` has the cell `keys`, `stratum`, `psu`, `y_total` = Σ w·y and `x_total` = Σ w·x over the PSU's
+    rows in the cell, and `n_respondents`; only PSUs with rows in the cell need to be present. `strata` has
+    `period`, `stratum` and `n_psu`: the PSUs of the stratum in the whole wave (the domain convention:
+    a PSU without rows in the cell has z_hi = 0 but still counts).
+
+    z_hi = (Y_hi − R·X_hi) / X (the PSU sum of z_k = w_k (y_k − R x_k) / X);
+    v = Σ_h n_h / (n_h − 1) Σ_i (z_hi − z̄_h)², z̄_h = Σ_i z_hi / n_h. The n_h − m_h absent PSUs add
+    (n_h − m_h)·z̄_h². A stratum with one PSU contributes 0 and is counted in `singleton_strata`.
+
+    Returns one row per cell: keys, y_sum, x_sum, ratio, variance, n_respondents, singleton_strata. -#}
+{% macro taylor_ratio(psu_totals, strata, keys) %}
+    {%- set key_list = keys | join(', ') -%}
+    (
+        with
+
+        cells as (
+            select
+                {{ key_list }},
+                sum(y_total) as y_sum,
+                sum(x_total) as x_sum,
+                sum(n_respondents) as n_respondents,
+            from {{ psu_totals }}
+            group by {{ key_list }}
+        ),
+
+        psu_scores as (
+            select
+                {{ key_list }},
+                stratum,
+                (y_total - cells.y_sum / cells.x_sum * x_total) / cells.x_sum as z,
+            from {{ psu_totals }}
+            inner join cells using ({{ key_list }})
+            where cells.x_sum <> 0
+        ),
+
+        stratum_sums as (
+            select
+                {{ key_list }},
+                stratum,
+                sum(z) as z_sum,
+                count(*) as m_h,
+            from psu_scores
+            group by {{ key_list }}, stratum
+        ),
+
+        stratum_variance as (
+            select
+                {{ key_list }},
+                s.stratum,
+                s.n_psu = 1 as is_singleton,
+                case
+                    when s.n_psu > 1 then s.n_psu / (s.n_psu - 1.0) * (
+                        sum(power(p.z - t.z_sum / s.n_psu, 2))
+                        + (s.n_psu - any_value(t.m_h)) * power(any_value(t.z_sum) / s.n_psu, 2)
+                    )
+                    else 0
+                end as v_h,
+            from psu_scores as p
+            inner join stratum_sums as t using ({{ key_list }}, stratum)
+            inner join {{ strata }} as s using (period, stratum)
+            group by {{ key_list }}, s.stratum, s.n_psu
+        ),
+
+        cell_variance as (
+            select
+                {{ key_list }},
+                sum(v_h) as variance,
+                count(*) filter (where is_singleton) as singleton_strata,
+            from stratum_variance
+            group by {{ key_list }}
+        )
+
+        select
+            {{ key_list }},
+            cells.y_sum,
+            cells.x_sum,
+            cells.y_sum / cells.x_sum as ratio,
+            cell_variance.variance,
+            cells.n_respondents,
+            cell_variance.singleton_strata,
+        from cells
+        inner join cell_variance using ({{ key_list }})
+        where cells.x_sum <> 0
+    )
+{% endmacro %}

@@ -1,0 +1,44 @@
+{#- Every published cell of this build, both sources, stamped with the build's vintage. A suppressed cell
+    (conf_status C or D) keeps its row and statuses; its value and everything a value could be derived
+    from (numerator, denominator, se, interval, CV) are null. -#}
+with
+
+survey_estimates as (
+    select * from {{ ref('int_survey__estimates') }}
+),
+
+enterprise_estimates as (
+    select * from {{ ref('int_enterprise__estimates') }}
+),
+
+combined as (
+    select * from survey_estimates
+    union all by name
+    select * from enterprise_estimates
+),
+
+final as (
+    select
+        indicator_code,
+        period,
+        scope,
+        source,
+        breakdown,
+        member,
+        case when conf_status = 'F' then value end as value,
+        case when conf_status = 'F' then numerator end as numerator,
+        case when conf_status = 'F' then denominator end as denominator,
+        n_unweighted,
+        case when conf_status = 'F' then se end as se,
+        case when conf_status = 'F' then ci_lower end as ci_lower,
+        case when conf_status = 'F' then ci_upper end as ci_upper,
+        case when conf_status = 'F' then cv end as cv,
+        obs_status,
+        conf_status,
+        {{ vintage() }} as vintage,
+        df,
+        quality_note,
+    from combined
+)
+
+select * from final

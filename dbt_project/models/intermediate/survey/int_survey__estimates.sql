@@ -1,0 +1,80 @@
+{#- Ratio indicators in their published form: value = scale × R, se, 95 % interval (t with the wave's
+    PSUs − strata df; proportions clipped to [0, 100]), CV and status. Suppressed cells keep their row. -#}
+with
+
+ratio_estimates as (
+    select * from {{ ref('int_survey__ratio_estimates') }}
+),
+
+registry as (
+    select * from {{ ref('indicator_registry') }}
+),
+
+waves as (
+    select distinct period, df, wave_singleton_strata from {{ ref('int_survey__design') }}
+),
+
+rules as (
+    {{ publication_rules() }}
+),
+
+scaled as (
+    select
+        ratio_estimates.*,
+        registry.scale,
+        coalesce(registry.w_proportion, false) as is_proportion,
+        waves.df,
+        sqrt(greatest(ratio_estimates.variance, 0)) as se_ratio,
+        {{ t_975('waves.df') }} as t_crit,
+    from ratio_estimates
+    inner join registry using (indicator_code)
+    inner join waves using (period)
+),
+
+measured as (
+    select
+        *,
+        scale * ratio as estimate,
+        scale * se_ratio as se,
+        {{ survey_cv('se_ratio', 'ratio', 'is_proportion') }} as cv,
+    from scaled
+),
+
+intervals as (
+    select
+        *,
+        case when is_proportion then greatest(estimate - t_crit * se, 0) else estimate - t_crit * se end
+            as interval_lower,
+        case when is_proportion then least(estimate + t_crit * se, scale) else estimate + t_crit * se end
+            as interval_upper,
+    from measured
+),
+
+final as (
+    select
+        intervals.indicator_code,
+        intervals.period,
+        intervals.scope,
+        'W' as source,
+        intervals.breakdown,
+        {{ member_with_statistic('intervals.member', 'intervals.statistic') }} as member,
+        intervals.statistic,
+        intervals.estimate as value,
+        intervals.y_sum as numerator,
+        intervals.x_sum as denominator,
+        cast(intervals.n_respondents as bigint) as n_unweighted,
+        intervals.se,
+        intervals.interval_lower as ci_lower,
+        intervals.interval_upper as ci_upper,
+        intervals.cv,
+        {{ survey_obs_status('intervals.period', 'intervals.n_respondents', 'intervals.cv') }} as obs_status,
+        {{ survey_conf_status('intervals.n_respondents', 'intervals.cv') }} as conf_status,
+        cast(intervals.df as integer) as df,
+        case when intervals.singleton_strata > 0
+            then intervals.singleton_strata || ' single-PSU strata contribute no variance'
+        end as quality_note,
+    from intervals
+    cross join rules
+)
+
+select * from final

@@ -1,0 +1,23 @@
+{#- R = Y / X and its Taylor variance per cell (macro taylor_ratio), on the ratio scale (not yet × scale). -#}
+with
+
+psu_totals as (
+    select * from {{ ref('int_survey__psu_totals') }}
+),
+
+strata as (
+    select * from {{ ref('int_survey__design') }}
+),
+
+estimates as (
+    select * from {{ taylor_ratio(
+        'psu_totals', 'strata',
+        ['period', 'scope', 'indicator_code', 'statistic', 'breakdown', 'member']
+    ) }}
+),
+
+final as (
+    select * from estimates
+)
+
+select * from final
