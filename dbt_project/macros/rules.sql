@@ -33,3 +33,12 @@
 {% macro is_provisional(period, provisional_days) -%}
     (cast({{ vintage() }} as date) < {{ period_end(period) }} + cast({{ provisional_days }} as integer))
 {%- endmacro %}
+
+{#- Two published values differ (a revision) when one is null and the other not, or when they differ by
+    more than 1e-9 relative: the last bits of a sum depend on the order parallel threads add it in. -#}
+{% macro values_differ(a, b) -%}
+    (
+        ({{ a }} is null) <> ({{ b }} is null)
+        or abs({{ a }} - {{ b }}) > 1e-9 * greatest(abs({{ a }}), abs({{ b }}), 1)
+    )
+{%- endmacro %}

@@ -128,11 +128,28 @@ def _environment(warehouse: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        _release_warehouse()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after an invocation.
+
+    dbt-duckdb caches its environment (and so the database instance) in a class attribute; left open, the
+    caller could not open the warehouse again in this process with another configuration (read-only, say),
+    and the file would stay locked against other processes until exit.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        if environment is not None:
+            environment.close()
 
 
 def _summarise(outcome: Any, vintage: datetime, elapsed: float, run_id: str | None) -> BuildResult:

@@ -7,12 +7,24 @@ survey_estimates as (
     select * from {{ ref('int_survey__estimates') }}
 ),
 
+survey_quantiles as (
+    select * from {{ ref('int_survey__quantile_estimates') }}
+),
+
+survey_premiums as (
+    select * from {{ ref('int_survey__premium_estimates') }}
+),
+
 enterprise_estimates as (
     select * from {{ ref('int_enterprise__estimates') }}
 ),
 
 combined as (
     select * from survey_estimates
+    union all by name
+    select * from survey_quantiles
+    union all by name
+    select * from survey_premiums
     union all by name
     select * from enterprise_estimates
 ),

@@ -1,6 +1,7 @@
 {#- Earlier vintages of values that have since changed (interface.md). Before indicator_values is replaced,
     each of its rows whose value or status differs in this build (or that this build no longer produces)
-    is appended here with its own vintage. So a cell's history is its revisions plus its current row; the
+    is appended here with its own vintage. Values equal to 1e-9 (relative) are the same value: parallel
+    aggregation may sum in another order and change the last bits, which is no revision. So a cell's history is its revisions plus its current row; the
     value published at time T is, among those rows, the one with the smallest vintage at or after the last
     build before T. Never rebuilt by --full-refresh: the history cannot be recomputed. -#}
 {{ config(materialized='incremental', full_refresh=false, on_schema_change='append_new_columns') }}
@@ -30,7 +31,7 @@ changed as (
         and published.breakdown = current.breakdown
         and published.member = current.member
     where current.indicator_code is null
-        or published.value is distinct from current.value
+        or {{ values_differ('published.value', 'current.value') }}
         or published.obs_status is distinct from current.obs_status
         or published.conf_status is distinct from current.conf_status
 ),
