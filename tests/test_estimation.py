@@ -45,32 +45,35 @@ def synthesise_survey(seed: int = 7) -> pd.DataFrame:
                     industry = str(rng.choice(["C3411", "3411", "06", "D4411", "47", "51", "I64"]))
                     if form == 3 and rng.random() < 0.5:
                         industry = None  # platform workers often give no industry
-                    rows.append({
-                        "survey_wave": wave,
-                        "respondent_id": f"{wave}-{h}-{i}-{k}",
-                        "stratum": f"H{h}",
-                        "psu": f"P{i}",
-                        "design_weight": float(rng.uniform(20, 400)),
-                        "region_code": province + "0105",
-                        "industry_code": industry,
-                        "sex": int(rng.integers(1, 3)),
-                        "age": int(rng.integers(16, 70)),
-                        "hukou_type": int(rng.integers(1, 4)),
-                        "skill_level": rng.choice([None, "L0", "L1", "L2", "L3", "L4", "L5"]),
-                        "employment_form": form,
-                        "contract_type": int(rng.choice([1, 2, 3, 9])),
-                        "monthly_wage": (float(np.round(rng.lognormal(8.6, 0.45), 2))
-                                         if rng.random() > 0.08 else None),
-                        "weekly_hours": float(np.round(rng.uniform(20, 80), 1)) if rng.random() > 0.1 else None,
-                        "overtime_hours_month": float(rng.uniform(0, 90)),
-                        "trained_12m": bool(rng.random() < 0.45) if rng.random() > 0.12 else None,
-                        "training_hours_12m": float(rng.uniform(0, 60)),
-                        "union_member": bool(rng.random() < 0.35),
-                        "occupational_injury_protection": bool(rng.random() < 0.6) if form == 3 else None,
-                        "sense_achievement": int(rng.integers(1, 6)),
-                        "sense_gain": int(rng.integers(1, 6)) if rng.random() > 0.1 else None,
-                        "sense_happiness": int(rng.integers(1, 6)),
-                    })
+                    rows.append(
+                        {
+                            "survey_wave": wave,
+                            "respondent_id": f"{wave}-{h}-{i}-{k}",
+                            "stratum": f"H{h}",
+                            "psu": f"P{i}",
+                            "design_weight": float(rng.uniform(20, 400)),
+                            "region_code": province + "0105",
+                            "industry_code": industry,
+                            "sex": int(rng.integers(1, 3)),
+                            "age": int(rng.integers(16, 70)),
+                            "hukou_type": int(rng.integers(1, 4)),
+                            "skill_level": rng.choice([None, "L0", "L1", "L2", "L3", "L4", "L5"]),
+                            "employment_form": form,
+                            "contract_type": int(rng.choice([1, 2, 3, 9])),
+                            "monthly_wage": (
+                                float(np.round(rng.lognormal(8.6, 0.45), 2)) if rng.random() > 0.08 else None
+                            ),
+                            "weekly_hours": float(np.round(rng.uniform(20, 80), 1)) if rng.random() > 0.1 else None,
+                            "overtime_hours_month": float(rng.uniform(0, 90)),
+                            "trained_12m": bool(rng.random() < 0.45) if rng.random() > 0.12 else None,
+                            "training_hours_12m": float(rng.uniform(0, 60)),
+                            "union_member": bool(rng.random() < 0.35),
+                            "occupational_injury_protection": bool(rng.random() < 0.6) if form == 3 else None,
+                            "sense_achievement": int(rng.integers(1, 6)),
+                            "sense_gain": int(rng.integers(1, 6)) if rng.random() > 0.1 else None,
+                            "sense_happiness": int(rng.integers(1, 6)),
+                        }
+                    )
     frame = pd.DataFrame(rows)
     frame["batch_id"] = "test-batch"
     frame["row_number"] = np.arange(1, len(frame) + 1)
@@ -110,14 +113,19 @@ def in_scope(frame: pd.DataFrame) -> np.ndarray:
 
 
 def cell(values: pd.DataFrame, code: str, period: str, breakdown: str, member: str) -> pd.Series:
-    found = values[(values.indicator_code == code) & (values.period == period)
-                   & (values.breakdown == breakdown) & (values.member == member)]
+    found = values[
+        (values.indicator_code == code)
+        & (values.period == period)
+        & (values.breakdown == breakdown)
+        & (values.member == member)
+    ]
     assert len(found) == 1, f"{code}|{period}|{breakdown}|{member}: {len(found)} rows"
     return found.iloc[0]
 
 
-def samplics_estimates(wave: pd.DataFrame, param: str, y: np.ndarray, x: np.ndarray | None,
-                       in_domain: np.ndarray, groups: np.ndarray) -> tuple[dict, dict, int]:
+def samplics_estimates(
+    wave: pd.DataFrame, param: str, y: np.ndarray, x: np.ndarray | None, in_domain: np.ndarray, groups: np.ndarray
+) -> tuple[dict, dict, int]:
     """Point and se per domain label; the domain convention of statistics.md is samplics' own (y, x and the
     weight are zero outside the domain while every PSU of the wave still counts)."""
     labels = np.where(in_domain, groups.astype(str), "__outside__")
@@ -142,8 +150,17 @@ def samplics_estimates(wave: pd.DataFrame, param: str, y: np.ndarray, x: np.ndar
     return point, stderror, int(estimator.degree_of_freedom)
 
 
-def check_cells(values: pd.DataFrame, code: str, period: str, breakdown: str, point: dict, stderror: dict,
-                df: int, scale: float, proportion: bool) -> int:
+def check_cells(
+    values: pd.DataFrame,
+    code: str,
+    period: str,
+    breakdown: str,
+    point: dict,
+    stderror: dict,
+    df: int,
+    scale: float,
+    proportion: bool,
+) -> int:
     checked = 0
     t_crit = student.ppf(0.975, df)
     for label, estimate in point.items():
@@ -181,8 +198,10 @@ def test_proportion_with_missing_items_national_and_by_province(built, period):
     y = wave["trained_12m"].astype(float).to_numpy()
     domain = in_scope(wave) & answered
     checked = 0
-    for breakdown, groups in (("national", np.full(len(wave), "CN")),
-                              ("province", wave["region_code"].str[:2].to_numpy())):
+    for breakdown, groups in (
+        ("national", np.full(len(wave), "CN")),
+        ("province", wave["region_code"].str[:2].to_numpy()),
+    ):
         point, se, df = samplics_estimates(wave, "proportion", y, None, domain, groups)
         checked += check_cells(values, "TRN01", period, breakdown, point, se, df, 100, True)
     assert checked >= 3
@@ -213,8 +232,10 @@ def test_ratio_by_province(built, period):
     x = level.isin(["L1", "L2", "L3", "L4", "L5", "L6", "L7"]).to_numpy(dtype=float)
     domain = in_scope(wave)
     checked = 0
-    for breakdown, groups in (("national", np.full(len(wave), "CN")),
-                              ("province", wave["region_code"].str[:2].to_numpy())):
+    for breakdown, groups in (
+        ("national", np.full(len(wave), "CN")),
+        ("province", wave["region_code"].str[:2].to_numpy()),
+    ):
         point, se, df = samplics_estimates(wave, "ratio", y, x, domain, groups)
         checked += check_cells(values, "SKL02", period, breakdown, point, se, df, 100, True)
     assert checked >= 3
@@ -230,8 +251,15 @@ def test_domain_estimate_platform_workers(built, period):
     groups = np.full(len(wave), "CN")
     point, se, df = samplics_estimates(wave, "mean", y, None, domain, groups)
     assert check_cells(values, "NEF02", period, "national", point, se, df, 100, True) == 1
-    by_age = wave["age"].map(lambda a: "16-24" if a <= 24 else "25-35" if a <= 35 else "36-45" if a <= 45
-                             else "46-55" if a <= 55 else "56+").to_numpy()
+    by_age = (
+        wave["age"]
+        .map(
+            lambda a: (
+                "16-24" if a <= 24 else "25-35" if a <= 35 else "36-45" if a <= 45 else "46-55" if a <= 55 else "56+"
+            )
+        )
+        .to_numpy()
+    )
     point, se, df = samplics_estimates(wave, "mean", y, None, domain, by_age)
     check_cells(values, "NEF02", period, "age_group", point, se, df, 100, True)
 
@@ -313,8 +341,9 @@ def test_quantiles_and_woodruff_intervals(built, period):
                 below = np.where(in_domain, np.nan_to_num(wage) <= q, False).astype(float)
                 se_f = taylor_se_of_mean(wave, below, in_domain)
                 # the same se of F̂(q_p) from samplics, as a second opinion on the Taylor step
-                point, se_samplics, _ = samplics_estimates(wave, "mean", below, None, in_domain,
-                                                           np.full(len(wave), "D"))
+                point, se_samplics, _ = samplics_estimates(
+                    wave, "mean", below, None, in_domain, np.full(len(wave), "D")
+                )
                 assert se_f == pytest.approx(se_samplics["D"], rel=TOL, abs=TOL)
                 lower = numpy_quantile(y, w, max(p - t_crit * se_f, 0.0))
                 upper = numpy_quantile(y, w, min(p + t_crit * se_f, 1.0))

@@ -22,6 +22,25 @@
     {{ return(rows) }}
 {% endmacro %}
 
+{#- Every registry row (both sources), optionally only one dashboard theme's, as dicts. Empty while parsing. -#}
+{% macro registry_all(theme=none) %}
+    {%- set registry = ref('indicator_registry') -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set query -%}
+        select * from {{ registry }}
+        {%- if theme %} where theme = '{{ theme }}'{% endif %}
+        order by indicator_code
+    {%- endset -%}
+    {%- set result = run_query(query) -%}
+    {%- set rows = [] -%}
+    {%- for row in result.rows -%}
+        {%- do rows.append(dict(zip(result.column_names, row))) -%}
+    {%- endfor -%}
+    {{ return(rows) }}
+{% endmacro %}
+
 {#- The statistics an indicator publishes per cell ('' when the cell holds one value). -#}
 {% macro registry_statistics(value) %}
     {{ return((value or '').split(';') | map('trim') | list) }}

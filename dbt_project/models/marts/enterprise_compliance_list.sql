@@ -1,0 +1,66 @@
+{#- Which enterprise misses which legal threshold, per period (current returns in scope): for the labour
+    inspectorate and the unions, never published (schema internal, meta published: false). -#}
+{{ config(schema='internal', tags=['internal'], meta={'published': false}) }}
+{%- set indicators = registry_rows('E', kinds=['ratio', 'share_of_enterprises', 'count']) -%}
+
+with
+
+contributions as (
+    select * from {{ ref('int_enterprise__contributions') }}
+),
+
+returns as (
+    select * from {{ ref('int_enterprise__current_returns') }}
+),
+
+registry as (
+    select * from {{ ref('indicator_registry') }}
+),
+
+period_targets as (
+    select * from {{ ref('int_targets_by_period') }}
+),
+
+misses as (
+    select period, scope, uscc, indicator_code
+    from contributions
+    where statistic = 'compliance' and num = 0
+),
+
+own_values as (
+    select period, scope, uscc, indicator_code, num, den
+    from contributions
+    where statistic = ''
+),
+
+final as (
+    select
+        misses.period,
+        misses.scope,
+        misses.uscc,
+        returns.enterprise_name,
+        returns.province,
+        returns.region_code,
+        returns.industry_section,
+        returns.size_class,
+        returns.ownership,
+        misses.indicator_code,
+        registry.name_zh as indicator_name_zh,
+        registry.scale * own_values.num / nullif(own_values.den, 0) as enterprise_value,
+        registry.unit,
+        thresholds.comparison || ' ' || thresholds.value as threshold,
+        own_values.num as numerator,
+        own_values.den as denominator,
+        returns.employees_total,
+        returns.submitted_at,
+    from misses
+    inner join returns using (period, uscc)
+    inner join registry using (indicator_code)
+    left join own_values using (period, scope, uscc, indicator_code)
+    left join period_targets as thresholds
+        on misses.period = thresholds.period
+        and misses.indicator_code = thresholds.indicator_code
+        and thresholds.kind = 'threshold'
+)
+
+select * from final
