@@ -1,0 +1,263 @@
+"""`wfm.build.build()` as the pipeline calls it: the contract tables, every catalog indicator, vintages, failures.
+
+A small warehouse with both sources is built twice (the second time after a resubmitted return and a
+changed survey answer) to check that the earlier vintage of each changed value is kept in
+`indicator_revisions`; a warehouse without raw tables must fail with one clear line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from wfm.build import BuildResult, build
+from wfm.errors import WfmError
+from wfm.warehouse import ensure_schema
+
+#: The catalog of indicators.md: code → sources. Written out here, independently of the registry seed.
+CATALOG = {
+    "TAL01": "E", "TAL02": "E", "TAL03": "E", "TAL04": "E", "SKL01": "W,E", "SKL02": "W,E", "SKL03": "W",
+    "TRN01": "W", "TRN02": "W", "TRN03": "E", "EDU01": "E", "EDU02": "E", "EDU03": "E", "EDU04": "W",
+    "LAB01": "W,E", "LAB02": "E", "LAB03": "E", "LAB04": "W,E", "LAB05": "E", "LAB06": "E", "WAG01": "W",
+    "WAG02": "W", "WAG03": "W", "HRS01": "W", "HRS02": "W", "SAF01": "E", "SAF02": "E", "SOC01": "W",
+    "NEF01": "W", "NEF02": "W", "CMP01": "W", "INN01": "E", "INN02": "E", "MIG01": "W", "YTH01": "W",
+    "YTH02": "E", "PTY01": "W", "PTY02": "E", "STB01": "E", "DSP01": "E", "WEL01": "W",
+}  # fmt: skip
+
+CONTRACT_COLUMNS = [
+    "indicator_code", "period", "scope", "source", "breakdown", "member", "value", "numerator", "denominator",
+    "n_unweighted", "se", "ci_lower", "ci_upper", "cv", "obs_status", "conf_status", "vintage",
+]  # fmt: skip
+REGISTRY_COLUMNS = [
+    "indicator_code", "name_zh", "name_en", "clause", "source", "formula", "unit", "target_value", "threshold",
+]  # fmt: skip
+
+YESNO = ["trained_12m", "continuing_education", "certificate", "union_member", "party_member",
+         "social_insurance_injury", "competition_12m", "innovation_12m", "wage_arrears_12m"]  # fmt: skip
+
+
+def survey_rows(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for h in range(6):
+        for i in range(3):
+            for k in range(14):
+                form = int(rng.choice([1, 2, 3, 4], p=[0.6, 0.1, 0.2, 0.1]))
+                row = {
+                    "survey_wave": "2025",
+                    "respondent_id": f"{h}-{i}-{k}",
+                    "stratum": f"S{h}",
+                    "psu": f"P{i}",
+                    "design_weight": float(rng.uniform(50, 300)),
+                    "region_code": ["11", "44"][h % 2] + "0101",
+                    "industry_code": str(rng.choice(["C3411", "06", "D44", "E48"])),
+                    "sex": int(rng.integers(1, 3)),
+                    "age": int(rng.integers(18, 62)),
+                    "hukou_type": int(rng.integers(1, 4)),
+                    "skill_level": str(rng.choice(["L0", "L1", "L2", "L3", "L4", "L5", "L6", "L7"])),
+                    "employment_form": form,
+                    "contract_type": int(rng.choice([1, 2, 9])),
+                    "monthly_wage": float(rng.uniform(3000, 15000)),
+                    "weekly_hours": float(rng.uniform(35, 60)),
+                    "overtime_hours_month": float(rng.uniform(0, 60)),
+                    "training_hours_12m": float(rng.uniform(0, 40)),
+                    "occupational_injury_protection": bool(rng.random() < 0.5) if form == 3 else None,
+                    "sense_achievement": int(rng.integers(1, 6)),
+                    "sense_gain": int(rng.integers(1, 6)),
+                    "sense_happiness": int(rng.integers(1, 6)),
+                }
+                row.update({item: bool(rng.random() < 0.5) for item in YESNO})
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def enterprise_rows(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for number in range(60):
+        employees = int(rng.integers(50, 2000))
+        skills = {f"skill_l{level}": employees // 10 for level in range(8)}
+        rows.append({
+            "report_period": "2025",
+            "uscc": f"9144{number:014d}",
+            "enterprise_name": f"企业{number}",
+            "region_code": ["11", "44", "51"][number % 3] + "0101",
+            "industry_code": ["C3411", "06", "D44", "E48"][number % 4],
+            "registration_type": 110,
+            "state_controlled": number % 2 == 0,
+            "revenue": float(rng.uniform(500, 60000)),
+            "employees_total": employees,
+            "employees_avg": employees,
+            "frontline_workers": employees // 2,
+            "dispatched_workers": int(employees * rng.uniform(0, 0.2)),
+            "contract_signed": int(employees * 0.75),
+            **skills,
+            "craftsmen_national": int(rng.integers(0, 3)),
+            "craftsmen_provincial": int(rng.integers(0, 5)),
+            "craftsmen_municipal": int(rng.integers(0, 9)),
+            "payroll_total": employees * 9.0,
+            "edu_fund_extracted": employees * 9.0 * rng.uniform(0.005, 0.03),
+            "edu_fund_used": employees * 9.0 * rng.uniform(0.005, 0.1),
+            "edu_fund_frontline": employees * 9.0 * 0.004,
+            "training_person_times": employees,
+            "has_union": True,
+            "union_members": employees // 3,
+            "workers_congress_held": bool(rng.random() < 0.5),
+            "collective_contract": True,
+            "collective_contract_covered": employees // 2,
+            "employee_director": bool(rng.random() < 0.5),
+            "teams_total": employees // 20 + 1,
+            "teams_without_party_member": employees // 100,
+            "innovation_studios": int(rng.integers(0, 3)),
+            "adopted_suggestions": int(rng.integers(0, 40)),
+            "competition_participants": 10,
+            "work_injuries": int(rng.integers(0, 3)),
+            "occupational_disease_cases": int(rng.integers(0, 2)),
+            "labor_disputes": int(rng.integers(0, 2)),
+            "hires": employees // 10 + 1,
+            "hires_under35": employees // 20,
+            "separations": employees // 12,
+            "migrant_workers": employees // 4,
+            "submitted_at": dt.datetime(2026, 2, 1),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def load(warehouse: Path, table: str, frame: pd.DataFrame, batch: str) -> None:
+    frame = frame.assign(batch_id=batch, row_number=range(1, len(frame) + 1), loaded_at=dt.datetime(2026, 3, 1))
+    con = duckdb.connect(str(warehouse))
+    try:
+        ensure_schema(con)
+        con.register("frame", frame)
+        con.execute(f"insert into {table} by name select * from frame")
+    finally:
+        con.close()
+
+
+def query(warehouse: Path, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    rng = np.random.default_rng(11)
+    warehouse = tmp_path_factory.mktemp("build") / "warehouse.duckdb"
+    load(warehouse, "raw.survey_responses", survey_rows(rng), "survey-1")
+    load(warehouse, "raw.enterprise_returns", enterprise_rows(rng), "enterprise-1")
+    lines: list[str] = []
+    first = build(warehouse, run_id="first", progress=lines.append)
+    values_first = query(warehouse, "select * from marts.indicator_values")
+
+    # a resubmission (more dispatched workers) and a late survey batch change the second build's values
+    resubmitted = enterprise_rows(np.random.default_rng(11)).head(1)
+    resubmitted = resubmitted.assign(
+        dispatched_workers=resubmitted.employees_total, submitted_at=dt.datetime(2026, 4, 1)
+    )
+    load(warehouse, "raw.enterprise_returns", resubmitted, "enterprise-2")
+    late = survey_rows(np.random.default_rng(99)).head(30).assign(respondent_id=lambda f: "late-" + f.respondent_id)
+    load(warehouse, "raw.survey_responses", late, "survey-2")
+    second = build(warehouse, run_id="second")
+    return {
+        "warehouse": warehouse,
+        "first": first,
+        "second": second,
+        "lines": lines,
+        "values_first": values_first,
+        "values": query(warehouse, "select * from marts.indicator_values"),
+        "revisions": query(warehouse, "select * from marts.indicator_revisions"),
+        "registry": query(warehouse, "select * from marts.indicator_registry"),
+    }
+
+
+def test_build_reports_what_it_did(two_builds):
+    first: BuildResult = two_builds["first"]
+    assert first.success and not first.failures
+    assert first.models >= 20 and first.tests >= 30 and first.seeds >= 5
+    assert first.run_id == "first" and first.elapsed > 0
+    assert two_builds["second"].vintage > first.vintage
+    assert any("indicator_values" in line for line in two_builds["lines"])
+
+
+def test_every_catalog_indicator_is_published_from_each_of_its_sources(two_builds):
+    values = two_builds["values"]
+    published = {(row.indicator_code, row.source) for row in values[["indicator_code", "source"]].itertuples()}
+    expected = {(code, source) for code, sources in CATALOG.items() for source in sources.split(",")}
+    assert expected <= published
+    assert set(values.indicator_code) == set(CATALOG)
+    assert set(values.scope) == {"industrial"}
+
+
+def test_registry_is_complete(two_builds):
+    registry = two_builds["registry"]
+    assert list(registry.columns[: len(REGISTRY_COLUMNS)]) == REGISTRY_COLUMNS
+    assert dict(zip(registry.indicator_code, registry.source, strict=True)) == CATALOG
+    assert registry[["name_zh", "name_en", "clause", "formula", "unit"]].notna().all().all()
+    targets = dict(zip(registry.indicator_code, registry.target_value, strict=True))
+    assert targets["TAL01"] == 2000 and targets["TAL02"] == 10000 and targets["TAL03"] == 50000
+    thresholds = dict(zip(registry.indicator_code, registry.threshold, strict=True))
+    assert "1.5" in thresholds["EDU01"] and "10" in thresholds["LAB02"]
+
+
+def test_contract_columns_and_keys(two_builds):
+    values = two_builds["values"]
+    assert list(values.columns[: len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
+    assert not values.duplicated(["indicator_code", "period", "scope", "source", "breakdown", "member"]).any()
+    assert set(values.obs_status) <= {"A", "U", "P"} and set(values.conf_status) <= {"F", "C", "D"}
+    wage = values[(values.indicator_code == "WAG01") & (values.breakdown == "national")]
+    assert set(wage.member) == {"CN|P10", "CN|P25", "CN|P50", "CN|P75", "CN|P90"}
+    members = set(values[values.indicator_code == "EDU01"].member)
+    assert {"CN", "CN|compliance", "CN|compliance_emp"} <= members
+    assert {"CN|national", "CN|provincial", "CN|municipal"} == set(values[values.indicator_code == "TAL04"].member)
+    assert re.fullmatch(r"\d{2}", values[values.breakdown == "province"].member.str.split("|").str[0].iloc[0])
+
+
+def test_every_row_carries_the_build_vintage(two_builds):
+    assert set(two_builds["values_first"].vintage) == {pd.Timestamp(two_builds["first"].vintage)}
+    assert set(two_builds["values"].vintage) == {pd.Timestamp(two_builds["second"].vintage)}
+
+
+def test_changed_values_keep_their_earlier_vintage(two_builds):
+    revisions, first, values = two_builds["revisions"], two_builds["values_first"], two_builds["values"]
+    key = ["indicator_code", "period", "scope", "source", "breakdown", "member"]
+    assert len(revisions) > 0
+    assert set(revisions.vintage) == {pd.Timestamp(two_builds["first"].vintage)}
+    # the resubmitted return changed the national dispatched-worker share: its first value is kept
+    national = revisions[(revisions.indicator_code == "LAB02") & (revisions.member == "CN")]
+    assert len(national) == 1
+    before = first.set_index(key).loc[("LAB02", "2025", "industrial", "E", "national", "CN")]
+    now = values.set_index(key).loc[("LAB02", "2025", "industrial", "E", "national", "CN")]
+    assert national.value.iloc[0] == pytest.approx(before.value) and now.value > before.value
+    # unchanged cells are not revisions: every revision differs from the current value or status
+    merged = revisions.merge(values, on=key, how="left", suffixes=("_old", "_new"))
+    differs = (
+        ~np.isclose(merged.value_old, merged.value_new, rtol=1e-9, equal_nan=True)
+        | (merged.obs_status_old != merged.obs_status_new)
+        | (merged.conf_status_old != merged.conf_status_new)
+    )
+    assert differs.all()
+
+
+def test_broken_warehouse_fails_with_one_clear_line(tmp_path):
+    warehouse = tmp_path / "broken.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema raw")  # the raw tables were never created
+    con.close()
+    with pytest.raises(WfmError) as failure:
+        build(warehouse)
+    message = str(failure.value)
+    assert message.startswith("build failed")
+    assert "\n" not in message and "Traceback" not in message
+    assert "survey_responses" in message or "enterprise_returns" in message
+
+
+def test_missing_warehouse_is_named(tmp_path):
+    with pytest.raises(WfmError, match="does not exist"):
+        build(tmp_path / "nowhere.duckdb")
