@@ -97,7 +97,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
         sizes = population.period_sizes(ent["base_size"].to_numpy(), year, streams.rng(year, "sizes"),
                                          cfg.size_cap)
         survey_df, w_truth, totals = _survey_and_population(ent, sizes, cfg, streams, year, bar)
-        gt["W"].update(w_truth.values(period))
+        gt["W"].update(_defined(w_truth.values(period)))
         everyone = int(w_truth.cells[:, 0].sum())
         workers[period] = {"total": everyone, "enterprise": int(sizes.sum()), "platform": everyone - int(sizes.sum())}
         returns_df = build_returns(ent, sizes, totals, year, streams.rng(year, "returns"))
@@ -117,7 +117,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
                 }
         bar.update()
         accepted = pd.concat([s.data.drop(index=list(s.reasons)) for s in enterprise_sheets], ignore_index=True)
-        gt["E"].update(truth.enterprise_truth(truth.current_returns(accepted), period))
+        gt["E"].update(_defined(truth.enterprise_truth(truth.current_returns(accepted), period)))
         if year == years[-1]:
             for source, df in (("survey", survey_df), ("enterprise", returns_df)):
                 small = layout.Sheet(source, "", layout.FileStyle("csv"), df.head(40).reset_index(drop=True))
@@ -143,6 +143,11 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
     }
     (out_dir / "manifest.json").write_text(_dumps(manifest), encoding="utf-8")
     return manifest
+
+
+def _defined(cells: truth.Truth) -> dict[str, float]:
+    """Cells whose denominator is zero are undefined: not published, so not in the truth either."""
+    return {k: v for k, v in cells.items() if v is not None}
 
 
 def _dumps(obj: object) -> str:

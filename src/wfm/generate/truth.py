@@ -11,8 +11,9 @@ implements `docs/indicator-definitions.md` from the text, not from the SQL:
 - **E** (enterprise indicators) on the returns the pipeline should accept: rows without an injected defect,
   the current version (latest `submitted_at`) per uscc and period.
 
-Keys are `CODE|period|breakdown|member` (member may carry `|statistic`); a cell whose denominator is zero has
-the value `None` (the indicator is undefined there, e.g. STB01 outside manufacturing).
+Keys are `CODE|period|breakdown|member` (member may carry `|statistic`). A cell whose denominator is zero is
+undefined (STB01 outside manufacturing, LAB06 where no enterprise has 300 employees …) and is left out, as the
+warehouse publishes no row for it.
 """
 
 from __future__ import annotations
