@@ -25,7 +25,8 @@ def valid_uscc(body17: str) -> str:
 
 
 def survey_rows(n: int = 12, wave: str = "2026", prefix: str = "R") -> list[dict[str, str]]:
-    """n valid respondents over 2 strata × 2 PSUs; odd sequence numbers are men (GB 11643)."""
+    """n valid respondents over 2 strata × 3 PSUs (so one quarantined row never leaves a stratum with a single
+    PSU, which the gate would refuse); odd sequence numbers are men (GB 11643)."""
     rows = []
     for i in range(n):
         stratum = "44-C" if i % 2 == 0 else "11-C"
@@ -33,7 +34,7 @@ def survey_rows(n: int = 12, wave: str = "2026", prefix: str = "R") -> list[dict
         rows.append({
             "survey_wave": wave, "respondent_id": f"{prefix}{i:05d}",
             "id_number": valid_id("440101", "19900615", 2 * i + (1 if male else 2)),
-            "stratum": stratum, "psu": f"P{i % 4 // 2}", "design_weight": str(100 + i),
+            "stratum": stratum, "psu": f"P{(i // 2) % 3}", "design_weight": str(100 + i),
             "region_code": "440100" if stratum == "44-C" else "110105",
             "employer_uscc": valid_uscc("91440101MA5D0000" + str(i % 10)), "industry_code": "C3411",
             "occupation_code": "6-01-02", "sex": "1" if male else "2", "age": "36", "hukou_type": "1",
@@ -62,7 +63,7 @@ def enterprise_rows(n: int = 6, period: str = "2026") -> list[dict[str, str]]:
             "workers_congress_held": "是", "collective_contract": "是", "collective_contract_covered": "450",
             "employee_director": "否", "teams_total": "20", "teams_without_party_member": "2", "hires": "40",
             "hires_under35": "30", "separations": "35", "migrant_workers": "200",
-            "submitted_at": "2026-03-01 10:00:00", "contact_person": "张三", "contact_phone": "13800138000",
+            "submitted_at": "2026-03-01 10:00:00", "contact_person": "联系人张三丰", "contact_phone": "13800138000",
         })
         rows.append(row)
     return rows

@@ -62,7 +62,7 @@ def test_parquet_with_canonical_names_loads(home: Home, tmp_path: Path) -> None:
 
 
 def test_values_are_normalised(home: Home, tmp_path: Path) -> None:
-    rows = survey_rows(4)
+    rows = survey_rows(12)
     rows[0].update(monthly_wage="１２,３４５", design_weight="1,000.5", skill_level="三级", hukou_type="农业",
                    trained_12m="true", training_hours_12m="８", occupational_injury_protection="—",
                    union_member="N")
@@ -109,15 +109,15 @@ SURVEY_BAD = [
 @pytest.mark.parametrize(("column", "value", "reason"), SURVEY_BAD)
 def test_each_survey_row_rule_quarantines_its_row(home: Home, tmp_path: Path, column: str, value: str,
                                                   reason: str) -> None:
-    rows = survey_rows(4)
+    rows = survey_rows(12)
     rows[2][column] = value
     out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
-    assert (out.rows_accepted, out.rows_quarantined) == (3, 1)
+    assert (out.outcome, out.rows_accepted, out.rows_quarantined) == ("loaded", 11, 1)
     assert reason in quarantine_reasons(home)[3]
 
 
 def test_id_number_rules_check_digit_sex_and_age(home: Home, tmp_path: Path) -> None:
-    rows = survey_rows(6)
+    rows = survey_rows(12)
     good = rows[0]["id_number"]
     rows[1]["id_number"] = good[:-1] + ("1" if good[-1] != "1" else "2")
     rows[2]["sex"] = "2" if rows[2]["sex"] == "1" else "1"
@@ -129,15 +129,19 @@ def test_id_number_rules_check_digit_sex_and_age(home: Home, tmp_path: Path) -> 
 
 
 def test_training_hours_without_training_and_duplicates(home: Home, tmp_path: Path) -> None:
-    rows = survey_rows(6)
+    rows = survey_rows(12)
     rows[0].update(trained_12m="否", training_hours_12m="10")
     rows[4]["respondent_id"] = rows[3]["respondent_id"]
     ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
     assert quarantine_reasons(home) == {1: {"training_hours_without_training"}, 5: {"respondent_id_duplicate"}}
-    # the same respondent in a later file of the same wave is a duplicate too
-    later = survey_rows(2)
+    # In a later file of the same wave: R00001 was loaded, so it is a duplicate; R00000 was quarantined, so its
+    # corrected row is welcome (and the rest of the file keeps two PSUs per stratum for the gate).
+    later = [r for r in survey_rows(12) if r["respondent_id"] != "R00003"]
+    later = [later[0], later[1]] + [dict(r, respondent_id=f"N{i}") for i, r in enumerate(later[2:])]
     ingest_file(home, write_csv(tmp_path / "later.csv", later), "survey", "t")
-    assert query(home, "SELECT count(*) FROM audit.quarantine WHERE reasons = 'respondent_id_duplicate'")[0][0] == 3
+    dups = query(home, "SELECT row_number FROM audit.quarantine WHERE reasons = 'respondent_id_duplicate'")
+    assert sorted(r[0] for r in dups) == [2, 5]
+    assert query(home, "SELECT count(*) FROM raw.survey_responses WHERE respondent_id = 'R00000'")[0][0] == 1
 
 
 ENTERPRISE_BAD = [
@@ -188,7 +192,8 @@ def _refusal(home: Home, path: Path, source: str = "survey") -> str:
     assert cli.main(["--home", str(home.root), "ingest", "--source", source, str(path)]) == 0
     rejected = home.rejected / source / path.name
     assert rejected.read_bytes() == original  # untouched
-    assert query(home, f"SELECT count(*) FROM raw.{'survey_responses' if source == 'survey' else 'enterprise_returns'}")[0][0] == 0
+    table = "raw.survey_responses" if source == "survey" else "raw.enterprise_returns"
+    assert query(home, f"SELECT count(*) FROM {table}")[0][0] == 0
     assert query(home, "SELECT outcome FROM audit.load_log")[0][0] == "rejected"
     return rejected.with_name(path.name + ".reason.txt").read_text(encoding="utf-8").splitlines()[0]
 
@@ -216,7 +221,7 @@ def test_truncated_file_is_refused(home: Home, tmp_path: Path) -> None:
     assert _refusal(home, path) == "truncated"
 
 
-@pytest.mark.parametrize("payload", [b"\xff\xfea\x00b\x00", "调查期,问卷编号\n".encode("utf-8") + b"\x80\x80\xff,\n"])
+@pytest.mark.parametrize("payload", [b"\xff\xfea\x00b\x00", "调查期,问卷编号\n".encode() + b"\x80\x80\xff,\n"])
 def test_undecodable_file_is_refused(home: Home, tmp_path: Path, payload: bytes) -> None:
     (tmp_path / "w.csv").write_bytes(payload)
     assert _refusal(home, tmp_path / "w.csv") == "encoding"
@@ -336,7 +341,7 @@ def test_no_id_number_or_phone_anywhere_under_the_home(home: Home, tmp_path: Pat
     write_csv(home.inbox("survey") / "s.csv", survey, encoding="gb18030", chinese=True)
     write_csv(home.inbox("enterprise") / "e.csv", firms, source="enterprise")
     assert cli.main(["--home", str(home.root), "ingest"]) == 0
-    secrets = {r["id_number"] for r in survey} | {r["contact_phone"] for r in firms} | {"张三"}
+    secrets = {r["id_number"] for r in survey} | {r["contact_phone"] for r in firms} | {"联系人张三丰"}
     printed = capsys.readouterr()
     delivered = {home.root / "inbox", home.archive, home.rejected}  # the deliveries themselves, kept untouched
     scanned = 0

@@ -209,9 +209,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table
             if len(named) * 2 >= len(required):
                 headers = cells
                 break
-            text = " ".join(c for c in cells if c)
+            text = " ".join(str(v).strip() for v in row if v is not None and str(v).strip())
             if text:
-                metadata.append(text)
+                metadata.append(text)  # kept as printed on the form, not normalised
         if headers is None:
             raise FileRefused("no row of the first sheet names half of the required columns",
                               file=path.name, rule="missing_column:header")

@@ -161,7 +161,7 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha:
     extras = info.extra_columns
     extra_pairs = ", ".join(f"'{e}', t.\"{e}\"" for e in extras)
     extra_json = f"json_object({extra_pairs})" if extras else "CAST(NULL AS JSON)"
-    person_key = f"CASE WHEN c.id_number IS NOT NULL THEN {pseudonym.hmac_sql('c.id_number')} END"
+    person_key = f"CASE WHEN c.id_number IS NOT NULL THEN {pseudonym.hmac_sql('c.id_number')} END AS person_key"
     ordered = [person_key if name == "person_key" else f'c."{name}"' for name, _ in contract_columns(source)]
     landing = landing_table(sha)
     loaded = now()

@@ -49,13 +49,14 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     from wfm.build import build
     from wfm.gate import validate_marts
     from wfm.ingest import open_warehouse
+    from wfm.publish import MARTS_SCHEMA
 
     run_id = run_id or new_run_id()
     result = build(home.warehouse, run_id=run_id)
     echo(f"built indicators (vintage {result.vintage}) in {result.elapsed:.1f} s")
     con = open_warehouse(home)
     try:
-        gate = validate_marts(con, run_id=run_id, home=home)
+        gate = validate_marts(con, schema=MARTS_SCHEMA, run_id=run_id, home=home)
     finally:
         con.close()
     if not gate.success:

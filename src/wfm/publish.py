@@ -31,10 +31,8 @@ CONTRACT_TABLES = ("indicator_registry", "indicator_values", "indicator_revision
 UNPUBLISHED = frozenset({"enterprise_compliance_list"})
 
 
-def marts_schema() -> str:
-    from wfm.build import MARTS_SCHEMA
-
-    return MARTS_SCHEMA
+#: The warehouse schema dbt builds the marts in (dbt_project.yml: models.wfm.marts.+schema).
+MARTS_SCHEMA = "marts"
 
 
 def published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
@@ -68,7 +66,7 @@ def publish(home: Home) -> Path:
     token = uuid.uuid4().hex[:12]
     tmp = home.published / f".marts.{token}.duckdb"
     parquet_dir = home.published / f"parquet-{token}"
-    schema = marts_schema()
+    schema = MARTS_SCHEMA
     if not home.warehouse.exists():
         raise WfmError("nothing to publish: no warehouse yet (run wfm ingest and wfm build first)", rule="publish")
     # An in-memory session attaching the warehouse read-only and the new snapshot read-write.

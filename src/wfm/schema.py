@@ -15,6 +15,7 @@ is a `Column(name, label_zh, kind, required)`; `kind` says how a text value is n
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -142,11 +143,12 @@ PERIOD_COLUMN: dict[str, str] = {"survey": "survey_wave", "enterprise": "report_
 
 
 def header_aliases(source: Source) -> dict[str, str]:
-    """Every accepted header spelling (English name, Chinese label) → canonical name."""
+    """Every accepted header spelling → canonical name: the English name and the Chinese label, NFKC-normalised
+    (so `其中：用于一线职工（万元）` and `其中:用于一线职工(万元)` are the same header)."""
     aliases: dict[str, str] = {}
     for col in COLUMNS[source]:
-        aliases[col.name] = col.name
-        aliases[col.label_zh] = col.name
+        for spelling in (col.name, col.label_zh):
+            aliases[unicodedata.normalize("NFKC", spelling).strip()] = col.name
     return aliases
 
 
