@@ -1,0 +1,220 @@
+"""validate_batch and validate_marts: profiles in DuckDB, expectations in GX, one audit row per expectation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+from wfm.config import Home
+from wfm.errors import WfmError
+from wfm.gate.config import GateConfig
+from wfm.gate.gxrun import session
+from wfm.gate.profiles import checked_identifier, run_profiles, stack
+from wfm.gate.suites import LABEL, PROFILE, ExpectationSpec, SuiteName, SuiteSpec, frame_column, load_suite
+from wfm.schema import RAW_TABLE, Source
+from wfm.warehouse import ensure_schema
+
+SUITE_OF_SOURCE: dict[str, SuiteName] = {"survey": "survey_batch", "enterprise": "enterprise_batch"}
+#: audit.validation_results.file_sha256 for a marts validation, which has no file
+MARTS_KEY = "marts"
+#: observed_value is a note for a person reading the audit table, not a dump
+OBSERVED_MAX = 400
+SHOWN_ROWS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One expectation's verdict, as written to audit.validation_results."""
+
+    name: str
+    severity: Literal["critical", "warning"]
+    success: bool
+    observed: str
+
+
+@dataclass(frozen=True)
+class GateResult:
+    suite: str
+    #: False when any critical expectation failed: the batch must not be promoted (the marts not published)
+    success: bool
+    failed_critical: list[str]
+    #: failed expectations of severity warning: recorded, not blocking
+    warnings: list[str]
+    docs_index: Path
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def validate_batch(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    table: str,
+    batch_id: str,
+    run_id: str,
+    home: Home,
+    config: GateConfig | None = None,
+) -> GateResult:
+    """Gate one staged batch (`table` holds its rows, with the raw table's columns) before it is promoted.
+
+    Runs inside the caller's transaction if there is one; never commits or closes `con`.
+    """
+    if source not in SUITE_OF_SOURCE:
+        raise WfmError(f"unknown source {source!r}", rule="gate")
+    config = config or GateConfig.load()
+    suite = load_suite(SUITE_OF_SOURCE[source])
+    placeholders = {"batch": checked_identifier(table, "batch table"), "raw": RAW_TABLE[source]}
+    parameters = {"batch_id": batch_id, **config.query_parameters()}
+    return _validate(
+        con,
+        suite,
+        placeholders,
+        parameters,
+        config,
+        key=batch_id,
+        run_id=run_id,
+        home=home,
+        run_name=f"{run_id}__{batch_id[:12]}",
+    )
+
+
+def validate_marts(
+    con: duckdb.DuckDBPyConnection, schema: str = "main", *, run_id: str, home: Home, config: GateConfig | None = None
+) -> GateResult:
+    """Gate the marts dbt built in `schema` (indicator_values, indicator_registry) before they are published."""
+    config = config or GateConfig.load()
+    suite = load_suite("marts")
+    placeholders = {"schema": checked_identifier(schema, "marts schema")}
+    return _validate(
+        con,
+        suite,
+        placeholders,
+        config.query_parameters(),
+        config,
+        key=MARTS_KEY,
+        run_id=run_id,
+        home=home,
+        run_name=f"{run_id}__{MARTS_KEY}",
+    )
+
+
+def _validate(
+    con: duckdb.DuckDBPyConnection,
+    suite: SuiteSpec,
+    placeholders: dict[str, str],
+    parameters: dict[str, Any],
+    config: GateConfig,
+    *,
+    key: str,
+    run_id: str,
+    home: Home,
+    run_name: str,
+) -> GateResult:
+    frame = stack(run_profiles(con, suite, placeholders, parameters))
+    gx_session = session(home.gx)
+    validation = gx_session.validate(suite, frame, config.expectation_parameters(), run_name, config.docs_history)
+    specs = suite.by_name()
+    outcomes: list[Outcome] = []
+    for result in validation.results:
+        spec = specs[result.expectation_config.meta["name"]]
+        outcomes.append(Outcome(spec.name, spec.severity, bool(result.success), observed(spec, result, frame)))
+    missing = set(specs) - {o.name for o in outcomes}
+    if missing:  # GX dropped an expectation: treat as failed rather than as passed
+        outcomes += [Outcome(n, specs[n].severity, False, "not evaluated by GX") for n in sorted(missing)]
+    _record(con, suite.name, key, run_id, outcomes)
+    failed_critical = [o.name for o in outcomes if not o.success and o.severity == "critical"]
+    return GateResult(
+        suite=suite.name,
+        success=not failed_critical,
+        failed_critical=failed_critical,
+        warnings=[o.name for o in outcomes if not o.success and o.severity == "warning"],
+        docs_index=gx_session.docs_index,
+        outcomes=outcomes,
+    )
+
+
+def _record(con: duckdb.DuckDBPyConnection, suite: str, key: str, run_id: str, outcomes: list[Outcome]) -> None:
+    ensure_schema(con)
+    checked_at = datetime.now(UTC).replace(tzinfo=None)
+    con.executemany(
+        "INSERT INTO audit.validation_results (file_sha256, suite, expectation, severity, success, observed_value,"
+        " run_id, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [[key, suite, o.name, o.severity, o.success, o.observed, run_id, checked_at] for o in outcomes],
+    )
+
+
+# --- observed_value: what a person reading the audit table needs to see, in one short line ---------------------
+
+
+def _fmt(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        value = float(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}"
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+def _domain(spec: ExpectationSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the stacked frame the expectation looks at (its row condition, evaluated here in pandas)."""
+    if frame.empty:
+        return frame
+    mask = frame[PROFILE] == spec.profile
+    for col, value in spec.where.items():
+        values = frame[frame_column(spec.profile, col)]
+        mask &= values.isin(value) if isinstance(value, list) else values == value
+    for col, excluded in spec.where_not.items():
+        mask &= ~frame[frame_column(spec.profile, col)].isin(excluded)
+    return frame[mask.fillna(False).astype(bool)]
+
+
+def observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame: pd.DataFrame) -> str:
+    """A short note: the values checked when there are few, else how many and which rows were unexpected.
+
+    Built only from profile frames, which never hold personal data (see wfm.gate.profiles).
+    """
+    text = _observed(spec, result, frame)
+    return text if len(text) <= OBSERVED_MAX else text[: OBSERVED_MAX - 1] + "…"
+
+
+def _observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame: pd.DataFrame) -> str:
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        message = (info.get("exception_message") or "unknown error").splitlines()[0]
+        return f"error: {message}"
+    rows = _domain(spec, frame)
+    column = spec.column
+    if spec.column is None:  # a table expectation: GX observed a row count
+        return f"{_fmt(result.result.get('observed_value'))} row(s) in profile {spec.profile}"
+    column, name = spec.column, spec.kwargs["column"]
+    checked = rows[rows[column].notna()] if column in rows else rows.iloc[0:0]
+    if not result.success:
+        unexpected = result.result.get("unexpected_count")
+        shown = result.result.get("partial_unexpected_index_list") or []
+        items = [_item(row.get(LABEL), name, row.get(column)) for row in shown[:SHOWN_ROWS]]
+        if not items:
+            items = [_fmt(v) for v in result.result.get("partial_unexpected_list") or []][:SHOWN_ROWS]
+        more = " …" if unexpected and unexpected > len(items) else ""
+        total = len(rows) if "_null" in spec.type else len(checked)
+        return f"{_fmt(unexpected)} of {total} unexpected: " + "; ".join(items) + more
+    if checked.empty:
+        return f"no {name} values to check"
+    if len(checked) <= SHOWN_ROWS:
+        return "; ".join(_item(label, name, v) for label, v in zip(checked[LABEL], checked[column], strict=True))
+    values = checked[column]
+    span = f"; {name} {_fmt(values.min())} to {_fmt(values.max())}" if pd.api.types.is_numeric_dtype(values) else ""
+    return f"all {len(checked)} as expected{span}"
+
+
+def _item(label: Any, name: str, value: Any) -> str:
+    shown = f"{name}={_fmt(value)}"
+    return str(label) if label == shown else f"{label}: {shown}"

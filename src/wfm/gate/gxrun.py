@@ -1,0 +1,126 @@
+"""The Great Expectations half of the gate: one file-mode context per home, reused for the life of the process.
+
+Creating a context, registering the pandas datasource and the three suites costs a good fraction of a second (the
+import of GX itself a few seconds), so it happens once per process and home; each validation then is a checkpoint
+run on a frame of a few hundred rows. The checkpoint's UpdateDataDocsAction keeps the Data Docs site in
+`home.gx` current, and the validation results land in GX's own store there as well.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import great_expectations as gx
+import pandas as pd
+from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from wfm.gate.suites import LABEL, SuiteSpec
+
+DATASOURCE = "wfm_gate_profiles"
+BATCH_DEFINITION = "whole_frame"
+DOCS_SITE = "local_site"
+#: SUMMARY gives counts and the first unexpected rows; the label column says which stratum, question … they are
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "unexpected_index_column_names": [LABEL],
+    "partial_unexpected_count": 5,
+}
+
+
+class GxSession:
+    """A file context plus the checkpoints registered in it, one per suite."""
+
+    def __init__(self, gx_dir: Path) -> None:
+        self.gx_dir = gx_dir
+        self.context = gx.get_context(mode="file", context_root_dir=str(gx_dir))
+        # GX draws a tqdm bar per metric computation on stderr unless the context says otherwise; this is the
+        # supported switch (`progress_bars` in great_expectations.yml), saved so the file context keeps it.
+        bars = self.context.variables.progress_bars
+        if not bars or bars.get("globally", True) or bars.get("metric_calculations", True):
+            self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+            self.context.variables.save()
+        # replacing the datasource drops assets a previous version of the code registered
+        self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
+        self.checkpoints: dict[str, gx.Checkpoint] = {}
+        self.lock = threading.Lock()  # a GX context is not safe to share between threads
+
+    def checkpoint(self, suite: SuiteSpec) -> gx.Checkpoint:
+        if suite.name not in self.checkpoints:
+            asset = self.datasource.add_dataframe_asset(suite.name)
+            batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+            gx_suite = self.context.suites.add_or_update(suite.to_gx())
+            validation = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=f"wfm_{suite.name}", data=batch_definition, suite=gx_suite)
+            )
+            self.checkpoints[suite.name] = self.context.checkpoints.add_or_update(
+                gx.Checkpoint(
+                    name=f"wfm_{suite.name}",
+                    validation_definitions=[validation],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])],
+                    result_format=RESULT_FORMAT,
+                )
+            )
+        return self.checkpoints[suite.name]
+
+    def prune(self, suite: str, keep: int) -> None:
+        """Keep the newest `keep` stored results of the suite; the Data Docs build drops the pages of the others.
+
+        The Data Docs index loads every stored result on every build, so a store that only grows makes each gate
+        slower (about half a second per hundred results). audit.validation_results is the permanent record.
+        """
+        store = self.context.validation_results_store
+        keys = [k for k in store.list_keys() if k.expectation_suite_identifier.name == suite]
+        keys.sort(key=lambda k: k.run_id.run_time, reverse=True)
+        for key in keys[keep:]:
+            store.remove_key(key)
+        # GX leaves the emptied run folders behind (its rrmdir never finds a folder empty); drop them so the
+        # store's directory walk stays short too
+        base = getattr(store.store_backend, "full_base_directory", None)
+        if keys[keep:] and base:
+            for folder in sorted(Path(base).glob(f"{suite}/**/"), key=lambda p: len(p.parts), reverse=True):
+                if folder.is_dir() and not any(folder.iterdir()):
+                    folder.rmdir()
+
+    def validate(
+        self, suite: SuiteSpec, frame: pd.DataFrame, parameters: dict[str, Any], run_name: str, keep: int
+    ) -> ExpectationSuiteValidationResult:
+        with self.lock:
+            self.prune(suite.name, max(keep - 1, 0))  # this run adds one
+            result = self.checkpoint(suite).run(
+                batch_parameters={"dataframe": frame},
+                expectation_parameters=parameters,
+                run_id=gx.RunIdentifier(run_name=run_name, run_time=datetime.now(UTC)),
+            )
+        return next(iter(result.run_results.values()))
+
+    @property
+    def docs_index(self) -> Path:
+        for site in self.context.get_docs_sites_urls(site_name=DOCS_SITE):
+            url = site.get("site_url") or ""
+            if url.startswith("file://"):
+                return Path(unquote(urlparse(url).path))
+        return self.gx_dir / "uncommitted" / "data_docs" / DOCS_SITE / "index.html"
+
+
+@dataclass
+class _Sessions:
+    by_dir: dict[Path, GxSession]
+    lock: threading.Lock
+
+
+_SESSIONS = _Sessions({}, threading.Lock())
+
+
+def session(gx_dir: Path) -> GxSession:
+    """The process's context for this GX folder, created on first use."""
+    gx_dir = gx_dir.resolve()
+    with _SESSIONS.lock:
+        if gx_dir not in _SESSIONS.by_dir:
+            _SESSIONS.by_dir[gx_dir] = GxSession(gx_dir)
+        return _SESSIONS.by_dir[gx_dir]
