@@ -123,7 +123,9 @@ def wfm_nightly():
         from wfm.errors import WfmError
         from wfm.pipeline import build_and_check
 
-        loaded = sum(1 for b in batches or [] if b and b["outcome"] == "loaded")
+        # Index by length rather than iterate: iterating a lazy XCom sequence probes one past its end, which
+        # Airflow logs as an error.
+        loaded = sum(1 for i in range(len(batches)) if batches[i]["outcome"] == "loaded")
         print(f"{loaded} batch(es) loaded tonight; building from everything accepted so far")
         try:
             return build_and_check(_home(), run_id=run_id, echo=print).vintage

@@ -122,7 +122,7 @@ def main() -> int:
     print(f"demo home: {home.root}")
     print(f"[1/4] demo data: {prepare_inbox(home)} files placed in {home.root / 'inbox'}")
     run_dag(home, PROJECT_DIR / ".airflow", home.root / "demo-airflow.log")
-    print("[4/4] done in {:.0f} s".format(time.perf_counter() - started))
+    print(f"[4/4] done in {time.perf_counter() - started:.0f} s")
     docs = home.gx / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(f"""
   warehouse (one writer; statisticians query the snapshot): {home.warehouse}
