@@ -64,3 +64,61 @@
         ) as threshold_{{ ind.indicator_code | lower }},
     {%- endfor %}
 {% endmacro %}
+
+{#- The survey ratio cells of the registry: one entry per indicator × statistic, with the y/x expressions
+    filled and the column suffix the wide observation table uses. -#}
+{% macro survey_ratio_cells() %}
+    {%- set cells = [] -%}
+    {%- for ind in registry_rows('W', kinds=['ratio']) -%}
+        {%- for s in registry_statistics(ind.w_statistics) -%}
+            {%- do cells.append({
+                'code': ind.indicator_code,
+                'statistic': s,
+                'column': cell_column(ind.indicator_code, s),
+                'y': registry_expr(ind.w_y_expr, s, ind.indicator_code),
+                'x': registry_expr(ind.w_x_expr, s, ind.indicator_code),
+                'domain': ind.w_domain_expr or 'true',
+            }) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(cells) }}
+{% endmacro %}
+
+{#- The enterprise cells of the registry: each indicator × statistic, plus compliance and compliance_emp
+    where a threshold exists, with numerator, denominator, domain, kind and whether dominance applies. -#}
+{% macro enterprise_cells() %}
+    {%- set cells = [] -%}
+    {%- for ind in registry_rows('E', kinds=['ratio', 'share_of_enterprises', 'count']) -%}
+        {%- set code = ind.indicator_code -%}
+        {%- set domain = ind.e_domain_expr or 'true' -%}
+        {%- for s in registry_statistics(ind.e_statistics) -%}
+            {%- do cells.append({
+                'code': code, 'statistic': s, 'column': cell_column(code, s), 'kind': ind.e_kind,
+                'num': registry_expr(ind.e_num_expr, s, code),
+                'den': registry_expr(ind.e_den_expr, s, code) if ind.e_den_expr else none,
+                'domain': domain, 'dominance': ind.e_dominance, 'compliance': false,
+            }) -%}
+        {%- endfor -%}
+        {%- if ind.e_compliance_expr -%}
+            {%- set meets = registry_expr(ind.e_compliance_expr, '', code) -%}
+            {%- set base = '(' ~ domain ~ ') and (' ~ registry_expr(ind.e_compliance_base_expr or 'true', '', code) ~ ')' -%}
+            {%- do cells.append({
+                'code': code, 'statistic': 'compliance', 'column': cell_column(code, 'compliance'), 'kind': 'ratio',
+                'num': 'case when ' ~ meets ~ ' then 1 when not (' ~ meets ~ ') then 0 end', 'den': '1',
+                'domain': base, 'dominance': false, 'compliance': true,
+            }) -%}
+            {%- do cells.append({
+                'code': code, 'statistic': 'compliance_emp', 'column': cell_column(code, 'compliance_emp'),
+                'kind': 'ratio',
+                'num': 'case when ' ~ meets ~ ' then employees_total when not (' ~ meets ~ ') then 0 end',
+                'den': 'employees_total', 'domain': base, 'dominance': true, 'compliance': false,
+            }) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(cells) }}
+{% endmacro %}
+
+{#- Column suffix of a cell in the wide tables: trn01, skl01__l3, edu01__compliance. -#}
+{% macro cell_column(code, statistic) -%}
+    {{ return((code ~ ('__' ~ statistic if statistic else '')) | lower) }}
+{%- endmacro %}

@@ -1,7 +1,7 @@
 {#- Which enterprise misses which legal threshold, per period (current returns in scope): for the labour
     inspectorate and the unions, never published (schema internal, meta published: false). -#}
 {{ config(schema='internal', tags=['internal'], meta={'published': false}) }}
-{%- set indicators = registry_rows('E', kinds=['ratio', 'share_of_enterprises', 'count']) -%}
+{%- set cells = enterprise_cells() -%}
 
 with
 
@@ -21,16 +21,27 @@ period_targets as (
     select * from {{ ref('int_targets_by_period') }}
 ),
 
-misses as (
-    select period, scope, uscc, indicator_code
+checks as (
+    select
+        period,
+        scope,
+        uscc,
+        unnest([
+        {%- for c in cells if c.compliance %}
+            {
+                'indicator_code': '{{ c.code }}',
+                'meets': num__{{ c.column }},
+                'num': num__{{ c.code | lower }},
+                'den': den__{{ c.code | lower }},
+            },
+        {%- endfor %}
+        ], recursive := true),
     from contributions
-    where statistic = 'compliance' and num = 0
 ),
 
-own_values as (
-    select period, scope, uscc, indicator_code, num, den
-    from contributions
-    where statistic = ''
+misses as (
+    select * from checks
+    where meets = 0
 ),
 
 final as (
@@ -46,17 +57,16 @@ final as (
         returns.ownership,
         misses.indicator_code,
         registry.name_zh as indicator_name_zh,
-        registry.scale * own_values.num / nullif(own_values.den, 0) as enterprise_value,
+        registry.scale * misses.num / nullif(misses.den, 0) as enterprise_value,
         registry.unit,
         thresholds.comparison || ' ' || thresholds.value as threshold,
-        own_values.num as numerator,
-        own_values.den as denominator,
+        misses.num as numerator,
+        misses.den as denominator,
         returns.employees_total,
         returns.submitted_at,
     from misses
     inner join returns using (period, uscc)
     inner join registry using (indicator_code)
-    left join own_values using (period, scope, uscc, indicator_code)
     left join period_targets as thresholds
         on misses.period = thresholds.period
         and misses.indicator_code = thresholds.indicator_code

@@ -1,8 +1,9 @@
-{#- Σ numerator and Σ denominator per cell (indicator × statistic × breakdown member) in one pass
-    (GROUPING SETS), with what the disclosure rules need: the number of enterprises and the sum of the
-    `dominance_n` largest contributions to each magnitude. -#}
+{#- Per cell (indicator × statistic × breakdown member): Σ numerator, Σ denominator, the enterprises in it,
+    and for the dominance rule each magnitude's total and the sum of its `dominance_n` largest
+    contributions. One GROUP BY per breakdown over the wide contributions (macro union_by_breakdowns), then one
+    row per cell. -#}
+{%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
-{%- set keys = ['period', 'scope', 'indicator_code', 'statistic', 'kind', 'dominance'] -%}
 {%- set top_n = publication_rule_constant('dominance_n', 2) -%}
 
 with
@@ -12,6 +13,48 @@ contributions as (
 ),
 
 aggregated as (
+    {% call union_by_breakdowns('contributions', breakdowns, ['period', 'scope']) -%}
+        {%- for c in cells %}
+        sum(num__{{ c.column }}) as num_sum__{{ c.column }},
+        sum(den__{{ c.column }}) as den_sum__{{ c.column }},
+        count(num__{{ c.column }}) as n__{{ c.column }},
+        {%- if c.dominance %}
+        sum(abs(num__{{ c.column }})) as num_magnitude__{{ c.column }},
+        sum(abs(den__{{ c.column }})) as den_magnitude__{{ c.column }},
+        list_sum(max(abs(num__{{ c.column }}), {{ top_n }})) as num_top__{{ c.column }},
+        list_sum(max(abs(den__{{ c.column }}), {{ top_n }})) as den_top__{{ c.column }},
+        {%- endif %}
+        {%- endfor %}
+    {%- endcall %}
+),
+
+cells as (
+    select
+        period,
+        scope,
+        breakdown,
+        member,
+        unnest([
+        {%- for c in cells %}
+            {
+                'indicator_code': '{{ c.code }}',
+                'statistic': '{{ c.statistic }}',
+                'kind': '{{ c.kind }}',
+                'dominance': {{ 'true' if c.dominance else 'false' }},
+                'num_sum': num_sum__{{ c.column }},
+                'den_sum': den_sum__{{ c.column }},
+                'n_enterprises': n__{{ c.column }},
+                'num_magnitude': {{ ('num_magnitude__' ~ c.column) if c.dominance else 'cast(null as double)' }},
+                'den_magnitude': {{ ('den_magnitude__' ~ c.column) if c.dominance else 'cast(null as double)' }},
+                'num_top': {{ ('num_top__' ~ c.column) if c.dominance else 'cast(null as double)' }},
+                'den_top': {{ ('den_top__' ~ c.column) if c.dominance else 'cast(null as double)' }},
+            },
+        {%- endfor %}
+        ], recursive := true),
+    from aggregated
+),
+
+final as (
     select
         period,
         scope,
@@ -19,22 +62,17 @@ aggregated as (
         statistic,
         kind,
         dominance,
-        {{ breakdown_name(breakdowns) }} as breakdown,
-        {{ breakdown_member(breakdowns) }} as member,
-        sum(num) as num_sum,
-        sum(den) as den_sum,
-        count(*) as n_enterprises,
-        sum(abs(num)) as num_magnitude,
-        sum(abs(den)) as den_magnitude,
-        list_sum(max(abs(num), {{ top_n }})) as num_top,
-        list_sum(max(abs(den), {{ top_n }})) as den_top,
-    from contributions
-    group by {{ breakdown_grouping_sets(breakdowns, keys) }}
-),
-
-final as (
-    select * from aggregated
-    where member is not null
+        breakdown,
+        member,
+        num_sum,
+        den_sum,
+        n_enterprises,
+        num_magnitude,
+        den_magnitude,
+        num_top,
+        den_top,
+    from cells
+    where n_enterprises > 0
 )
 
 select * from final

@@ -1,8 +1,9 @@
-{#- One row per current return × scope × indicator × statistic: the enterprise's numerator and denominator
-    as the registry defines them (domain applied by dropping the row: enterprises are a census, there is no
-    variance to protect), plus the compliance statistics where a threshold exists:
-    `compliance` (meets the threshold: 1/0 among the base) and `compliance_emp` (its employees_total). -#}
-{%- set indicators = registry_rows('E', kinds=['ratio', 'share_of_enterprises', 'count']) -%}
+{#- One row per current return × scope, with for every enterprise cell of the registry (indicator ×
+    statistic, and compliance / compliance_emp where a legal threshold exists) the enterprise's numerator and
+    denominator (columns num__<cell>, den__<cell>): null outside the indicator's domain or when an item it
+    needs is missing. Compliance: num 1 (meets the threshold in force for the period) or 0, den 1;
+    compliance_emp: the same weighted by employees_total. -#}
+{%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
 
 with
@@ -18,7 +19,7 @@ period_targets as (
 thresholds as (
     select
         period,
-        {{ threshold_columns(indicators) }}
+        {{ threshold_columns(registry_rows('E')) }}
     from period_targets
     group by period
 ),
@@ -36,54 +37,30 @@ evaluated as (
         scoped.scope,
         scoped.uscc,
         {{ breakdown_columns(breakdowns) }}
-        unnest([
-        {%- for ind in indicators %}
-            {%- set code = ind.indicator_code %}
-            {%- set domain = ind.e_domain_expr or 'true' %}
-            {%- for s in registry_statistics(ind.e_statistics) %}
-            {
-                'indicator_code': '{{ code }}',
-                'statistic': '{{ s }}',
-                'kind': '{{ ind.e_kind }}',
-                'in_domain': coalesce({{ domain }}, false),
-                'num': cast({{ registry_expr(ind.e_num_expr, s, code) }} as double),
-                'den': cast({{ registry_expr(ind.e_den_expr or 'null', s, code) }} as double),
-                'dominance': {{ 'true' if ind.e_dominance else 'false' }},
-            },
-            {%- endfor %}
-            {%- if ind.e_compliance_expr %}
-            {%- set meets = registry_expr(ind.e_compliance_expr, '', code) %}
-            {%- set base = 'coalesce(' ~ domain ~ ', false) and coalesce(' ~ registry_expr(ind.e_compliance_base_expr or 'true', '', code) ~ ', false)' %}
-            {
-                'indicator_code': '{{ code }}',
-                'statistic': 'compliance',
-                'kind': 'ratio',
-                'in_domain': {{ base }},
-                'num': cast(case when {{ meets }} then 1 when not ({{ meets }}) then 0 end as double),
-                'den': 1.0,
-                'dominance': false,
-            },
-            {
-                'indicator_code': '{{ code }}',
-                'statistic': 'compliance_emp',
-                'kind': 'ratio',
-                'in_domain': {{ base }},
-                'num': cast(case when {{ meets }} then employees_total when not ({{ meets }}) then 0 end as double),
-                'den': cast(employees_total as double),
-                'dominance': true,
-            },
-            {%- endif %}
+        {%- for c in cells %}
+        coalesce({{ c.domain }}, false) as in__{{ c.column }},
+        cast({{ c.num }} as double) as raw_num__{{ c.column }},
+        cast({{ c.den or 'null' }} as double) as raw_den__{{ c.column }},
         {%- endfor %}
-        ], recursive := true),
     from scoped
     left join thresholds using (period)
 ),
 
 final as (
-    select * exclude (in_domain) from evaluated
-    where in_domain
-        and num is not null
-        and (kind = 'count' or den is not null)
+    select
+        period,
+        scope,
+        uscc,
+        {%- for b in breakdowns if b.name != 'national' %}
+        bd_{{ b.name }},
+        {%- endfor %}
+        {%- for c in cells %}
+        {%- set ok = 'in__' ~ c.column ~ ' and raw_num__' ~ c.column ~ ' is not null'
+            ~ ('' if c.kind == 'count' else ' and raw_den__' ~ c.column ~ ' is not null') %}
+        case when {{ ok }} then raw_num__{{ c.column }} end as num__{{ c.column }},
+        case when {{ ok }} then raw_den__{{ c.column }} end as den__{{ c.column }},
+        {%- endfor %}
+    from evaluated
 )
 
 select * from final

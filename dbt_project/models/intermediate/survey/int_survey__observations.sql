@@ -1,8 +1,8 @@
-{#- One row per respondent × scope × ratio indicator × statistic with the y and x the registry defines,
-    the domain applied (y = x = 0 outside it) and items left empty dropped from both sums. Rows with
-    y = x = 0 add nothing to any total and are left out; the design's PSU counts come from
-    int_survey__design, so no PSU is lost to the variance. -#}
-{%- set indicators = registry_rows('W', kinds=['ratio']) -%}
+{#- One row per respondent × scope, with for every ratio indicator × statistic of the registry the y and x
+    it defines (columns y__<cell>, x__<cell>): both null outside the indicator's domain or when either item
+    is missing, so the respondent drops out of both sums while the PSU stays in the design (its counts come
+    from int_survey__design). Wide rather than long: one pass of the aggregation then serves every cell. -#}
+{%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
 with
@@ -18,7 +18,7 @@ period_targets as (
 thresholds as (
     select
         period,
-        {{ threshold_columns(indicators) }}
+        {{ threshold_columns(registry_rows('W', kinds=['ratio'])) }}
     from period_targets
     group by period
 ),
@@ -38,28 +38,32 @@ evaluated as (
         scoped.psu,
         scoped.design_weight,
         {{ breakdown_columns(breakdowns) }}
-        unnest([
-        {%- for ind in indicators %}
-            {%- set domain = ind.w_domain_expr or 'true' %}
-            {%- for s in registry_statistics(ind.w_statistics) %}
-            {
-                'indicator_code': '{{ ind.indicator_code }}',
-                'statistic': '{{ s }}',
-                'y': case when coalesce({{ domain }}, false)
-                    then cast({{ registry_expr(ind.w_y_expr, s, ind.indicator_code) }} as double) else 0 end,
-                'x': case when coalesce({{ domain }}, false)
-                    then cast({{ registry_expr(ind.w_x_expr, s, ind.indicator_code) }} as double) else 0 end,
-            },
-            {%- endfor %}
+        {%- for c in cells %}
+        cast({{ c.y }} as double) as raw_y__{{ c.column }},
+        cast({{ c.x }} as double) as raw_x__{{ c.column }},
+        coalesce({{ c.domain }}, false) as in__{{ c.column }},
         {%- endfor %}
-        ], recursive := true),
     from scoped
     left join thresholds using (period)
 ),
 
 final as (
-    select * from evaluated
-    where y is not null and x is not null and (y <> 0 or x <> 0)
+    select
+        period,
+        scope,
+        stratum,
+        psu,
+        design_weight,
+        {%- for b in breakdowns if b.name != 'national' %}
+        bd_{{ b.name }},
+        {%- endfor %}
+        {%- for c in cells %}
+        case when in__{{ c.column }} and raw_x__{{ c.column }} is not null then raw_y__{{ c.column }} end
+            as y__{{ c.column }},
+        case when in__{{ c.column }} and raw_y__{{ c.column }} is not null then raw_x__{{ c.column }} end
+            as x__{{ c.column }},
+        {%- endfor %}
+    from evaluated
 )
 
 select * from final

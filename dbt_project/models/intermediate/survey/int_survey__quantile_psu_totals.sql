@@ -2,6 +2,12 @@
     totals of the proportion 1(y ≤ q_p) over the cell's respondents, for the Taylor machinery. -#}
 {%- set indicators = registry_rows('W', kinds=['quantile']) -%}
 {%- set keys = ['period', 'scope', 'indicator_code', 'breakdown', 'member'] -%}
+{%- set all_statistics = [] -%}
+{%- for ind in indicators -%}
+    {%- for s in registry_statistics(ind.w_statistics) if s not in all_statistics -%}
+        {%- do all_statistics.append(s) -%}
+    {%- endfor -%}
+{%- endfor -%}
 
 with
 
@@ -36,20 +42,50 @@ points as (
     select * from {{ weighted_quantile('probabilities', 'cdf', keys) }}
 ),
 
+{#- one row per cell with its quantiles side by side, so each respondent joins once, not once per p -#}
+points_by_cell as (
+    select
+        {{ keys | join(', ') }},
+        {%- for s in all_statistics %}
+        any_value(quantile) filter (where statistic = '{{ s }}') as q__{{ s | lower }},
+        {%- endfor %}
+    from points
+    group by {{ keys | join(', ') }}
+),
+
+psu_sums as (
+    select
+        {{ keys | join(', ') }},
+        observations.stratum,
+        observations.psu,
+        {%- for s in all_statistics %}
+        sum(observations.design_weight * cast(observations.y <= points_by_cell.q__{{ s | lower }} as integer))
+            as y__{{ s | lower }},
+        {%- endfor %}
+        sum(observations.design_weight) as x_total,
+        count(*) as n_respondents,
+    from observations
+    inner join points_by_cell using ({{ keys | join(', ') }})
+    group by {{ keys | join(', ') }}, observations.stratum, observations.psu
+),
+
 psu_totals as (
     select
         {{ keys | join(', ') }},
         points.statistic,
-        observations.stratum,
-        observations.psu,
-        sum(observations.design_weight * cast(observations.y <= points.quantile as integer)) as y_total,
-        sum(observations.design_weight) as x_total,
-        count(*) as n_respondents,
-        any_value(points.p) as p,
-        any_value(points.quantile) as quantile,
-    from observations
+        psu_sums.stratum,
+        psu_sums.psu,
+        case points.statistic
+            {%- for s in all_statistics %}
+            when '{{ s }}' then psu_sums.y__{{ s | lower }}
+            {%- endfor %}
+        end as y_total,
+        psu_sums.x_total,
+        psu_sums.n_respondents,
+        points.p,
+        points.quantile,
+    from psu_sums
     inner join points using ({{ keys | join(', ') }})
-    group by all
 ),
 
 final as (
