@@ -71,25 +71,27 @@ with wave_rows as (
   union all
   select * from raw.survey_responses where survey_wave in (select survey_wave from {batch}) and batch_id <> $batch_id
 ),
-strata as (select stratum, count(distinct psu) as psus from wave_rows group by stratum),
-dups as (select respondent_id from wave_rows group by respondent_id having count(*) > 1),
 prev as (select max(survey_wave) as wave from raw.survey_responses
          where survey_wave < (select min(survey_wave) from {batch}) and length(survey_wave) = 4),
-prev_strata as (select distinct stratum from raw.survey_responses where survey_wave = (select wave from prev)),
+strata as (select stratum, count(distinct psu) as psus, sum(design_weight) as w from wave_rows group by stratum),
+prev_strata as (select stratum, sum(design_weight) as w from raw.survey_responses
+                where survey_wave = (select wave from prev) group by stratum),
+dups as (select respondent_id from wave_rows group by respondent_id having count(*) > 1),
 item as (
-  select greatest(avg((monthly_wage is null)::int), avg((sex is null)::int), avg((age is null)::int),
-                  avg((education is null)::int), avg((union_member is null)::int)) as worst
+  select greatest(avg((columns(* exclude (batch_id, row_number, loaded_at, extra_columns, survey_wave,
+                                          respondent_id, person_key, stratum, psu, design_weight, skill_level,
+                                          craftsman_title, employer_uscc, occupational_injury_protection))
+                       is null)::int)) as worst
   from {batch}
 )
 select
   (select count(*) from {batch}) > 0 as not_empty,
   (select min(psus) from strata) >= 2 as two_psus,
   (select min(design_weight) from {batch}) > 0 as weights_positive,
-  (select sum(design_weight) from wave_rows)
-    / (select sum(design_weight) from raw.survey_responses where survey_wave = (select wave from prev))
-    between 0.75 and 1.25 as weight_band,
+  (select sum(s.w) / sum(p.w) from strata as s join prev_strata as p using (stratum)) between 0.75 and 1.25
+    as weight_band,
   (select count(*) from dups) = 0 as unique_ids,
-  (select count(*) from prev_strata where stratum not in (select stratum from wave_rows)) = 0 as strata,
+  (select count(*) from prev_strata where stratum not in (select stratum from strata)) = 0 as strata,
   (select worst from item) <= 0.2 as nonresponse,
   (select count(*) filter (where sex not in (1, 2) or education not between 1 and 5 or age not between 16 and 75
                            or skill_level not in ('L0','L1','L2','L3','L4','L5','L6','L7'))
@@ -109,14 +111,15 @@ cur as (select * from period_rows
 prev as (select max(report_period) as period from raw.enterprise_returns
          where report_period < (select min(report_period) from {batch}) and length(report_period) = 4),
 prev_cur as (select * from raw.enterprise_returns where report_period = (select period from prev)
-             qualify row_number() over (partition by uscc order by submitted_at desc) = 1)
+             qualify row_number() over (partition by uscc order by submitted_at desc) = 1),
+matched as (select sum(c.employees_total) / sum(p.employees_total) as employees,
+                   sum(c.payroll_total) / sum(p.payroll_total) as payroll
+            from cur as c join prev_cur as p using (uscc))
 select
   (select count(*) from dups) = 0 as one_current_return,
   (select count(*) filter (where edu_fund_frontline > edu_fund_used) from {batch}) = 0 as edu_fund,
-  (select sum(employees_total) from cur) / (select sum(employees_total) from prev_cur) between 0.7 and 1.3
-    as employees_band,
-  (select sum(payroll_total) from cur) / (select sum(payroll_total) from prev_cur) between 0.7 and 1.3
-    as payroll_band,
+  (select employees from matched) between 0.7 and 1.3 as employees_band,
+  (select payroll from matched) between 0.7 and 1.3 as payroll_band,
   (select count(*) from (select distinct left(region_code, 2) as p from prev_cur)
    where p not in (select left(region_code, 2) from cur)) = 0 as provinces,
   (select count(*) filter (where registration_type not between 110 and 390 or length(uscc) <> 18)

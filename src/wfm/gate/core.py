@@ -206,6 +206,8 @@ def _observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame:
         more = " …" if unexpected and unexpected > len(items) else ""
         total = len(rows) if "_null" in spec.type else len(checked)
         return f"{_fmt(unexpected)} of {total} unexpected: " + "; ".join(items) + more
+    if spec.type == "expect_column_values_to_be_null":
+        return f"{name} empty in all {len(rows)} row(s)"
     if checked.empty:
         return f"no {name} values to check"
     if len(checked) <= SHOWN_ROWS:
