@@ -575,12 +575,13 @@ def test_a_suite_file_breaking_the_conventions_is_refused(tmp_path):
         load_suite("survey_batch", tmp_path / "expectations")
 
 
-def test_gx_api_still_validates_a_known_bad_frame(gate_home, capfd):
-    """Guards the approach against a GX upgrade: the calls used exist, the stacked frame's nulls are skipped by
-    column expectations, and a bad frame fails exactly the expectation written for it — without progress bars."""
-    for api in ("get_context", "ExpectationSuite", "ValidationDefinition", "Checkpoint", "RunIdentifier"):
-        assert hasattr(gx, api), api
-    assert hasattr(gx.checkpoint, "UpdateDataDocsAction")
+def test_gx_api_still_validates_a_known_bad_frame(tmp_path, capfd):
+    """Guards the approach against a GX upgrade: a fresh context goes through every GX call the gate makes
+    (file context, progress-bar setting, pandas datasource, dataframe asset, whole-dataframe batch definition,
+    suite, validation definition, checkpoint with UpdateDataDocsAction, expectation parameters, row conditions),
+    the stacked frame's nulls are skipped by column expectations, and a bad frame fails exactly the expectation
+    written for it, with no progress bars on stderr."""
+    gx_dir = tmp_path / "gx"
     suite = load_suite("survey_batch")
     con = duckdb.connect()
     ensure_schema(con)
@@ -613,14 +614,15 @@ def test_gx_api_still_validates_a_known_bad_frame(gate_home, capfd):
         }
     )
     capfd.readouterr()
-    result = session(gate_home.gx).validate(
-        suite, stack(frames), GateConfig().expectation_parameters(), "api-guard", keep=5
-    )
+    gx_session = session(gx_dir)
+    result = gx_session.validate(suite, stack(frames), GateConfig().expectation_parameters(), "api-guard", keep=5)
     failed = sorted(r.expectation_config.meta["name"] for r in result.results if not r.success)
     assert failed == ["survey.min_two_psus_per_stratum"]
     assert not [r for r in result.results if r.exception_info.get("raised_exception")]
     err = capfd.readouterr().err
     assert "Calculating Metrics" not in err and "it/s" not in err
+    assert gx_session.context.variables.progress_bars["globally"] is False
+    assert gx_session.docs_index.is_file() and gx_session.docs_index.is_relative_to(gx_dir)
 
 
 def test_gx_store_keeps_a_bounded_history(gate_home, con):

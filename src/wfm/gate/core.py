@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
@@ -154,9 +156,9 @@ def _record(con: duckdb.DuckDBPyConnection, suite: str, key: str, run_id: str, o
 def _fmt(value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int | float):
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, numbers.Real):
         value = float(value)
         if value.is_integer() and abs(value) < 1e15:
             return f"{int(value):,}"
