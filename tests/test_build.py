@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfm.build import BuildResult, build
+from wfm.build import TARGET_DIR, BuildResult, build
 from wfm.errors import WfmError
 from wfm.warehouse import ensure_schema
 
@@ -164,7 +164,8 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     load(warehouse, "raw.enterprise_returns", resubmitted, "enterprise-2")
     late = survey_rows(np.random.default_rng(99)).head(30).assign(respondent_id=lambda f: "late-" + f.respondent_id)
     load(warehouse, "raw.survey_responses", late, "survey-2")
-    second = build(warehouse, run_id="second")
+    (TARGET_DIR / "catalog.json").unlink(missing_ok=True)  # so that the docs test sees this build's catalog
+    second = build(warehouse, run_id="second", docs=True)
     return {
         "warehouse": warehouse,
         "first": first,
@@ -217,6 +218,11 @@ def test_contract_columns_and_keys(two_builds):
     assert {"CN", "CN|compliance", "CN|compliance_emp"} <= members
     assert {"CN|national", "CN|provincial", "CN|municipal"} == set(values[values.indicator_code == "TAL04"].member)
     assert re.fullmatch(r"\d{2}", values[values.breakdown == "province"].member.str.split("|").str[0].iloc[0])
+
+
+def test_docs_are_generated_when_asked(two_builds):
+    catalog = (TARGET_DIR / "catalog.json").read_text(encoding="utf-8")
+    assert "indicator_values" in catalog and "stg_survey__responses" in catalog
 
 
 def test_every_row_carries_the_build_vintage(two_builds):
