@@ -30,6 +30,8 @@ valued as (
         end as value,
     from cells
     inner join registry using (indicator_code)
+    where registry.e_breakdowns is null
+        or list_contains(string_split(registry.e_breakdowns, ';'), cells.breakdown)
 ),
 
 progress as (

@@ -29,6 +29,8 @@ scaled as (
     from ratio_estimates
     inner join registry using (indicator_code)
     inner join waves using (period)
+    where registry.w_breakdowns is null
+        or list_contains(string_split(registry.w_breakdowns, ';'), ratio_estimates.breakdown)
 ),
 
 measured as (
