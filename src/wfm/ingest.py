@@ -53,6 +53,8 @@ class BatchOutcome:
     reason: str | None = None
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    #: wall seconds per step (load, gate, promote), for the job's own stage timings
+    timings: dict[str, float] = field(default_factory=dict)
 
     def line(self) -> str:
         """The one line the command line prints per file."""
@@ -273,10 +275,15 @@ def ingest_file(home: Home, path: Path, source: Source, run_id: str) -> BatchOut
     """Stage, gate and promote one file: what `wfm ingest` does per file."""
     started = time.perf_counter()
     out = stage(home, path, source, run_id)
+    staged = time.perf_counter()
     if out.outcome != "staged":
+        out.timings = {"load": staged - started}
         return out
     passed, failed, warnings = gate(home, out.sha256, run_id)
+    gated = time.perf_counter()
     out = promote(home, path, out.sha256, run_id, passed, failed)
+    done = time.perf_counter()
     out.warnings = warnings
-    out.seconds = time.perf_counter() - started
+    out.seconds = done - started
+    out.timings = {"load": staged - started, "gate": gated - staged, "promote": done - gated}
     return out

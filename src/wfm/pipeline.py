@@ -6,6 +6,7 @@ ingestion), so the command line, the scheduler and the tests run one code path.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,10 +68,20 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     return BuildReport(str(result.vintage), result.elapsed, list(gate.warnings))
 
 
-def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> None:
+def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> dict[str, float]:
+    """The nightly job; returns (and reports) its own wall time per stage, which `make bench` reads."""
     from wfm.publish import publish
 
     run_id = run_id or new_run_id()
-    ingest_all(home, run_id=run_id, echo=echo)
+    started = time.perf_counter()
+    outcomes = ingest_all(home, run_id=run_id, echo=echo)
+    ingested = time.perf_counter()
     build_and_check(home, run_id=run_id, echo=echo)
+    built = time.perf_counter()
     echo(f"published {publish(home)}")
+    done = time.perf_counter()
+    gate = sum(o.timings.get("gate", 0.0) for o in outcomes)
+    timings = {"ingest": ingested - started - gate, "gate": gate, "build": built - ingested,
+               "publish": done - built, "total": done - started}
+    echo("stage timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    return timings
