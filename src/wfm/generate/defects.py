@@ -161,12 +161,12 @@ def _training_out_of_range(sheet: Sheet, rows: np.ndarray, rng: np.random.Genera
 
 
 def _has(column: str) -> Callable[[pd.DataFrame], np.ndarray]:
-    return lambda df: df[column].astype(str).str.len().to_numpy() > 0
+    return lambda df: df[column].to_numpy() != ""
 
 
 SURVEY_KINDS: dict[str, Kind] = {
     "survey_wave_missing": Kind(("survey_wave_missing",), _missing("survey_wave")),
-    "survey_wave_bad_format": Kind(("survey_wave_bad_format",), _text("survey_wave", ["2026年", "26", "2026Q5"])),
+    "survey_wave_bad_format": Kind(("survey_wave_bad_format",), _text("survey_wave", ["2026年", "2026Q5", "2026-H1"])),
     "respondent_id_missing": Kind(("respondent_id_missing",), _missing("respondent_id")),
     "stratum_missing": Kind(("stratum_missing",), _missing("stratum")),
     "psu_missing": Kind(("psu_missing",), _missing("psu")),
@@ -268,7 +268,7 @@ def _frontline_fund_exceed(sheet: Sheet, rows: np.ndarray, rng: np.random.Genera
 ENTERPRISE_KINDS: dict[str, Kind] = {
     "report_period_missing": Kind(("report_period_missing",), _missing("report_period")),
     "report_period_bad_format": Kind(("report_period_bad_format",),
-                                     _text("report_period", ["2026年度", "26", "2026Q0"])),
+                                     _text("report_period", ["2026年度", "2026Q0", "2026-13"])),
     "uscc_missing": Kind(("uscc_missing",), _missing("uscc")),
     "uscc_bad_format": Kind(("uscc_bad_format",), _value("uscc", _bad_uscc)),
     "uscc_check_digit": Kind(("uscc_check_digit",), _value("uscc", _wrong_check(codes.USCC_ALPHABET))),
@@ -317,31 +317,48 @@ ENTERPRISE_KINDS: dict[str, Kind] = {
 
 # --- placing them ---------------------------------------------------------------------------------------------
 
+def _free_rows(sheets: list[Sheet], count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` distinct unprotected rows spread over the sheets in proportion to their size, as sorted positions
+    per sheet; they are protected from then on."""
+    sizes = np.array([len(s.data) for s in sheets], dtype=float)
+    per_sheet = rng.multinomial(count, sizes / sizes.sum())
+    chosen = []
+    for sheet, c in zip(sheets, per_sheet, strict=True):
+        free = np.flatnonzero(~sheet.data["_protected"].to_numpy())
+        rows = np.sort(rng.choice(free, min(int(c), free.size), replace=False))
+        sheet.data.loc[rows, "_protected"] = True
+        chosen.append(rows)
+    return chosen
+
+
 def insert_copies(sheets: list[Sheet], n_copies: int, code: str, rng: np.random.Generator) -> None:
     """Exact duplicate rows: a copy of a clean row, placed after it in the same file or in a later file (by
     name); the copy carries `code`. Originals and copies are protected from other defects."""
     if n_copies <= 0 or not sheets:
         return
-    sizes = np.array([len(s.data) for s in sheets], dtype=float)
-    inserts: dict[int, list[tuple[int, pd.DataFrame]]] = {}
-    for k in range(n_copies):
-        src = int(rng.choice(len(sheets), p=sizes / sizes.sum()))
-        free = np.flatnonzero(~sheets[src].data["_protected"].to_numpy())
-        row = int(rng.choice(free))
-        sheets[src].data.loc[row, "_protected"] = True
-        later = list(range(src + 1, len(sheets)))
-        dst = later[int(rng.integers(0, len(later)))] if later and k % 2 == 1 else src
-        n_dst = len(sheets[dst].data)
-        at = int(rng.integers(row + 1, n_dst + 1)) if dst == src else int(rng.integers(0, n_dst + 1))
-        inserts.setdefault(dst, []).append((at, sheets[src].data.iloc[[row]]))
-    for dst, items in inserts.items():
-        _insert(sheets[dst], items, code)
+    inserts: dict[int, list[tuple[np.ndarray, pd.DataFrame]]] = {}
+    for src, rows in enumerate(_free_rows(sheets, n_copies, rng)):
+        if rows.size == 0:
+            continue
+        # every other copy goes to a later file when there is one, the rest further down the same file
+        later = len(sheets) - 1 - src
+        to_later = (np.arange(rows.size) % 2 == 1) & (later > 0)
+        dst = np.where(to_later, src + 1 + rng.integers(0, max(later, 1), rows.size), src)
+        copies = sheets[src].data.iloc[rows].assign(_key=-1)
+        for d in np.unique(dst):
+            mine = dst == d
+            n_dst = len(sheets[d].data)
+            low = np.where(d == src, rows[mine] + 1, 0)
+            at = low + np.floor(rng.random(int(mine.sum())) * (n_dst + 1 - low)).astype(np.int64)
+            inserts.setdefault(int(d), []).append((at, copies[mine]))
+    for d, items in inserts.items():
+        _insert(sheets[d], items, code)
 
 
-def _insert(sheet: Sheet, items: list[tuple[int, pd.DataFrame]], code: str) -> None:
+def _insert(sheet: Sheet, items: list[tuple[np.ndarray, pd.DataFrame]], code: str) -> None:
     """Insert rows before the given positions of the current order; record the copies' reason code."""
     base = sheet.data.assign(_at=np.arange(len(sheet.data)), _copy=0)
-    extra = pd.concat([frame.assign(_at=at, _copy=-1 - i) for i, (at, frame) in enumerate(items)])
+    extra = pd.concat([frame.assign(_at=at, _copy=-1) for at, frame in items])
     merged = pd.concat([base, extra], ignore_index=True).sort_values(["_at", "_copy"], kind="stable")
     is_copy = merged["_copy"].to_numpy() < 0
     copies = np.flatnonzero(is_copy)
@@ -358,16 +375,14 @@ def _insert(sheet: Sheet, items: list[tuple[int, pd.DataFrame]], code: str) -> N
 def reuse_ids(sheets: list[Sheet], n: int, rng: np.random.Generator) -> None:
     """Survey: a later respondent written with the number of an earlier one of the same wave (a typing slip);
     the later row carries `respondent_id_duplicate`."""
-    for _ in range(n):
-        i = int(rng.integers(0, len(sheets)))
-        free = np.flatnonzero(~sheets[i].data["_protected"].to_numpy())
-        if free.size < 2:
+    for sheet, rows in zip(sheets, _free_rows(sheets, 2 * n, rng), strict=True):
+        rows = rng.permutation(rows)
+        pairs = np.sort(rows[: rows.size // 2 * 2].reshape(-1, 2), axis=1)
+        if pairs.size == 0:
             continue
-        first, second = np.sort(rng.choice(free, 2, replace=False))
-        df = sheets[i].data
-        df.loc[second, "respondent_id"] = df.loc[first, "respondent_id"]
-        df.loc[[first, second], "_protected"] = True
-        sheets[i].flag(np.array([second]), "respondent_id_duplicate")
+        ids = sheet.data["respondent_id"].to_numpy()
+        sheet.data.loc[pairs[:, 1], "respondent_id"] = ids[pairs[:, 0]]
+        sheet.flag(pairs[:, 1], "respondent_id_duplicate")
 
 
 def inject(sheets: list[Sheet], kinds: dict[str, Kind], n_rows: int, rng: np.random.Generator, year: int) -> None:

@@ -3,8 +3,8 @@
 First room of the generator. Everything else is drawn from what is made here: the enterprise returns are a
 census of these enterprises (`returns.py`), the survey is a sample of these workers (`sample.py`), and the
 survey's ground truth is computed on all of them (`truth.py`). Workers are never held all at once at national
-scale: they are generated enterprise block by enterprise block (`worker_chunks`), each block from its own random
-stream, so the result does not depend on how the blocks are processed.
+scale: they are generated enterprise block by enterprise block (`blocks`, then `run.py`), each block from its own
+random stream, so the result does not depend on how the blocks are processed.
 
 Orders of magnitude follow published figures (cited where used): enterprise sizes are log-normal with a Pareto
 tail, wages are log-normal around the NBS 农民工监测调查报告 level, hours around its ~49 hours a week. Attributes
@@ -14,7 +14,6 @@ experience, wage on skill, province, industry and ownership …) rather than as 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,26 +26,38 @@ NONE_SKILL = 8  # skill index of "no skill level" (L0..L7 are 0..7)
 NO_SECTION = 4  # section index of a platform worker without an industry code
 
 _SECTION_FIRM_WEIGHT = np.array([0.04, 0.78, 0.03, 0.15])  # share of enterprises by section B, C, D, E
-_SECTION_MEDIAN_SIZE = np.array([30.0, 15.0, 25.0, 28.0])  # median employees (mining and building are larger)
+_SECTION_MEDIAN_SIZE = np.array([22.0, 11.0, 18.0, 20.0])  # median employees (mining and building are larger)
 _SECTION_STATE = np.array([0.25, 0.04, 0.50, 0.10])  # share state-controlled (utilities and mines mostly are)
 _SECTION_WAGE = np.array([1.15, 1.00, 1.30, 1.08])  # relative wage level of the section
 _SECTION_PRODUCTIVITY = np.array([110.0, 75.0, 260.0, 55.0])  # median revenue per worker, 万元 a year
-_SECTION_MALE = np.array([0.85, 0.62, 0.74, 0.88])
-_SECTION_MIGRANT = np.array([0.45, 0.55, 0.20, 0.75])  # agricultural hukou share (construction is mostly 农民工)
-_SECTION_EXTRA_HOURS = np.array([5.0, 8.0, 2.0, 11.0])  # mean weekly hours beyond 40 in a private firm
+_SECTION_MALE = np.array([0.85, 0.62, 0.74, 0.88], dtype=np.float32)
+# agricultural hukou share (construction is mostly 农民工)
+_SECTION_MIGRANT = np.array([0.45, 0.55, 0.20, 0.75], dtype=np.float32)
+# mean weekly hours beyond 40 in a private firm
+_SECTION_EXTRA_HOURS = np.array([5.0, 8.0, 2.0, 11.0], dtype=np.float32)
 
 # log wage premium of skill levels L0..L7 and none, and of education 1..5 (index 0 unused)
-_SKILL_PREMIUM = np.array([-0.18, 0.0, 0.08, 0.20, 0.35, 0.50, 0.68, 0.85, -0.05])
-_EDU_PREMIUM = np.array([0.0, 0.0, 0.06, 0.18, 0.35, 0.55])
+_SKILL_PREMIUM = np.array([-0.18, 0.0, 0.08, 0.20, 0.35, 0.50, 0.68, 0.85, -0.05], dtype=np.float32)
+_EDU_PREMIUM = np.array([0.0, 0.0, 0.06, 0.18, 0.35, 0.55], dtype=np.float32)
 # thresholds on the latent skill score: below the first, no level; then L1 … L7 (L0 is carved out for the young)
-_SKILL_CUTS = np.array([0.76, 1.29, 1.88, 2.52, 3.11, 3.90, 4.52])
+_SKILL_CUTS = np.array([0.76, 1.29, 1.88, 2.52, 3.11, 3.90, 4.52], dtype=np.float32)
+_EDU_CUTS = np.array([0.47, 1.24, 1.90, 3.04], dtype=np.float32)  # junior high | senior | 大专 | 本科 | 研究生
+_EDU_CUTS_PLATFORM = np.array([-0.1, 0.9, 1.7, 2.6], dtype=np.float32)
 # NBS 2024年农民工监测调查报告: migrant workers' average monthly income 4,961 yuan. The base below is tuned so
 # that agricultural-hukou workers of the synthetic population average close to 5,000 yuan a month.
 _WAGE_BASE = 2820.0
 
 
+def text(values: np.ndarray | str, n: int | None = None) -> pd.Series:
+    """A text column as plain Python strings (object dtype): pandas would otherwise store it as Arrow strings and
+    convert back and forth at every take and comparison, which costs seconds at a million rows."""
+    if isinstance(values, str):
+        values = np.full(n or 0, values, dtype=object)
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return 1 / (1 + np.exp(-x))
 
 
 def _logit(p: np.ndarray | float) -> np.ndarray:
@@ -120,7 +131,7 @@ def make_enterprises(n: int, rng: np.random.Generator, size_cap: int) -> pd.Data
     state = rng.random(n) < _SECTION_STATE[sec_idx]
     # size: log-normal body with a Pareto tail (2.5 % of firms), state firms larger (the big SOEs)
     body = np.exp(np.log(_SECTION_MEDIAN_SIZE[sec_idx]) + 1.15 * rng.standard_normal(n)) * np.where(state, 2.5, 1)
-    tail = 120.0 * (1.0 - rng.random(n)) ** (-1 / 1.2)
+    tail = 100.0 * (1.0 - rng.random(n)) ** (-1 / 1.2)
     size = np.where(rng.random(n) < 0.025, np.maximum(body, tail), body)
     size = np.clip(np.round(size), 1, size_cap).astype(np.int64)
     log_size = np.log10(size)
@@ -150,11 +161,11 @@ def make_enterprises(n: int, rng: np.random.Generator, size_cap: int) -> pd.Data
 
     names = _enterprise_names(prov_idx, division, registration, size, rng)
     return pd.DataFrame({
-        "prov": prov_idx.astype(np.int8), "sec": sec_idx.astype(np.int8), "division": division,
-        "industry_class": industry_class, "state": state, "base_size": size, "quality": quality,
+        "prov": prov_idx.astype(np.int8), "sec": sec_idx.astype(np.int8), "division": text(division),
+        "industry_class": text(industry_class), "state": state, "base_size": size, "quality": quality,
         "has_union": has_union, "wage_factor": wage_factor, "productivity": productivity,
-        "registration_type": registration.astype(np.int64), "region_code": region, "uscc": uscc,
-        "enterprise_name": names,
+        "registration_type": registration.astype(np.int64), "region_code": text(region), "uscc": text(uscc),
+        "enterprise_name": text(names),
     })
 
 
@@ -205,6 +216,8 @@ def make_platform_frame(total: int, rng: np.random.Generator, min_size: int) -> 
 
 # --- workers ---------------------------------------------------------------------------------------------------
 
+Workers = dict[str, np.ndarray]
+
 @dataclass(frozen=True)
 class Block:
     """A block of units (enterprises or platform areas) whose workers are generated together."""
@@ -222,90 +235,107 @@ def blocks(sizes: np.ndarray, platform: bool, target_workers: int) -> list[Block
     return [Block(platform, int(a), sizes[a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _u(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Uniforms in single precision: half the memory traffic of doubles, and plenty for drawing attributes."""
+    return rng.random(n, dtype=np.float32)
+
+
+def _z(rng: np.random.Generator, n: int) -> np.ndarray:
+    return rng.standard_normal(n, dtype=np.float32)
+
+
+def _f(x: np.ndarray) -> np.ndarray:
+    """As float32 (booleans and integers would otherwise promote arithmetic to float64)."""
+    return x.astype(np.float32)
+
+
+def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator) -> Workers:
     """Every worker of the block's enterprises, as column arrays (one element per worker)."""
     local = np.repeat(np.arange(block.sizes.size), block.sizes)
-    unit = block.first + local
     n = local.size
     e = ent.iloc[block.first:block.first + block.sizes.size]
     sec = e["sec"].to_numpy()[local]
-    state = e["state"].to_numpy()[local]
-    quality = e["quality"].to_numpy()[local]
-    log_size = np.log10(block.sizes)[local]
-    has_union = e["has_union"].to_numpy()[local]
+    state_b = e["state"].to_numpy()[local]
+    state = _f(state_b)
+    quality = _f(e["quality"].to_numpy())[local]
+    log_size = _f(np.log10(block.sizes))[local]
+    is_building, is_utility = _f(sec == 3), _f(sec == 2)
 
-    male = rng.random(n) < _SECTION_MALE[sec]
-    migrant = rng.random(n) < np.clip(_SECTION_MIGRANT[sec] - 0.25 * state, 0.02, 0.98)
+    male = _u(rng, n) < _SECTION_MALE[sec]
+    migrant = _u(rng, n) < np.clip(_SECTION_MIGRANT[sec] - 0.25 * state, 0.02, 0.98)
     # NBS 2024年农民工监测调查报告: migrant workers' average age 43.2; urban workers are younger on average
-    age = np.where(migrant, 42.5 + 11.0 * rng.standard_normal(n), 37.0 + 10.0 * rng.standard_normal(n))
-    age = np.clip(np.round(age), 17, 64).astype(np.int16)
-    old_builder = (sec == 3) & migrant & (rng.random(n) < 0.04)  # older men still on building sites
+    z = _z(rng, n)
+    age = np.clip(np.round(np.where(migrant, 42.5 + 11.0 * z, 37.0 + 10.0 * z)), 17, 64)
+    old_builder = (sec == 3) & migrant & (_u(rng, n) < 0.04)  # older men still on building sites
     age = np.where(old_builder, rng.integers(60, 71, n), age).astype(np.int16)
-    hukou = np.where(migrant, 1, np.where(rng.random(n) < 0.3 + 0.4 * (age < 35), 3, 2)).astype(np.int8)
+    agef = _f(age)
+    hukou = np.where(migrant, 1, np.where(_u(rng, n) < 0.3 + 0.4 * _f(age < 35), 3, 2)).astype(np.int8)
 
-    edu_latent = (rng.standard_normal(n) + 0.6 * ~migrant - 0.03 * (age - 38) + 0.3 * state
-                  + 0.4 * (sec == 2) + 0.1 * log_size)
-    education = (1 + np.searchsorted(np.array([0.47, 1.24, 1.90, 3.04]), edu_latent)).astype(np.int8)
+    edu_latent = (_z(rng, n) + 0.6 * _f(~migrant) - 0.03 * (agef - 38) + 0.3 * state + 0.4 * is_utility
+                  + 0.1 * log_size)
+    education = (1 + np.searchsorted(_EDU_CUTS, edu_latent)).astype(np.int8)
 
-    attrs = _common_attributes(rng, n, age=age, male=male, migrant=migrant, education=education,
-                               state=state, quality=quality, log_size=log_size, sec=sec)
+    attrs = _common_attributes(rng, n, age=agef, migrant=migrant, education=education, state=state,
+                               log_size=log_size, platform=False)
     skill = attrs["skill"]
+    graded = _f(skill < NONE_SKILL)
 
     # employment form: dispatch is commoner in SOEs and large factories (劳务派遣), flexible work on building sites
-    u = rng.random(n)
-    p_dispatch = 0.04 + 0.05 * state + 0.03 * ((sec == 1) & (log_size >= 2.5))
-    p_flex = 0.03 + 0.17 * (sec == 3) + 0.04 * (log_size < 1.3)
+    u = _u(rng, n)
+    p_dispatch = 0.04 + 0.05 * state + 0.03 * _f((sec == 1) & (log_size >= 2.5))
+    p_flex = 0.03 + 0.17 * is_building + 0.04 * _f(log_size < 1.3)
     form = np.where(u < p_dispatch, 2, np.where(u < p_dispatch + p_flex, 4, 1)).astype(np.int8)
-    contract = _contracts(rng, form, state, sec, quality, age, log_size)
+    flexible = _f(form == 4)
+    contract = _contracts(rng, form, state, is_building, quality, agef, log_size)
 
-    wage = _wages(rng, e["wage_factor"].to_numpy()[local], skill, education, age, male, form)
-    extra = (_SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * migrant - 1.0 * quality
-             + 5.0 * rng.standard_normal(n))
+    wage = _wages(rng, _f(e["wage_factor"].to_numpy())[local], skill, education, agef, male, form)
+    extra = (_SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * _f(migrant) - 1.0 * quality + 5.0 * _z(rng, n))
     hours = np.clip(40 + np.round(np.maximum(extra, 0)), 30, 84).astype(np.int16)
 
-    p_train = _sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * (skill < NONE_SKILL)
-                       - 0.4 * (form == 4))
-    union_p = np.where(has_union, np.where(state, 0.92, 0.78) * np.where(form == 1, 1.0, 0.6), 0.02)
-    soc_p = _sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * (form == 4) - 0.4 * (sec == 3))
-    arrears_p = _sigmoid(-4.8 + 1.4 * (sec == 3) + 0.8 * (form == 4) - 1.5 * state - 0.5 * quality)
-    comp_p = _sigmoid(-2.7 + 0.8 * state + 0.35 * (skill < NONE_SKILL) * (skill >= 2) + 0.2 * log_size)
+    p_train = _sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible)
+    has_union = e["has_union"].to_numpy()[local]
+    union_p = np.where(has_union, np.where(state_b, 0.92, 0.78) * np.where(form == 1, 1.0, 0.6), 0.02)
+    soc_p = _sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * flexible - 0.4 * is_building)
+    arrears_p = _sigmoid(-4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
+    comp_p = _sigmoid(-2.7 + 0.8 * state + 0.35 * graded * _f(skill >= 2) + 0.2 * log_size)
     out = _finish(rng, n, attrs=attrs, age=age, male=male, hukou=hukou, education=education, wage=wage,
                   hours=hours, form=form, contract=contract, p_train=p_train, union_p=union_p, soc_p=soc_p,
                   arrears_p=arrears_p, comp_p=comp_p, state=state)
-    out.update(unit=unit.astype(np.int64), pos=_positions(block.sizes), sec=sec.astype(np.int8),
+    out.update(unit=(block.first + local).astype(np.int64), pos=_positions(block.sizes), sec=sec.astype(np.int8),
                prov=e["prov"].to_numpy()[local], platform=np.zeros(n, dtype=bool),
                oip=np.full(n, -1, dtype=np.int8))
     return out
 
 
-def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
+def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generator) -> Workers:
     """Platform workers (delivery riders, ride-hailing drivers, gig builders) of the block's areas."""
     local = np.repeat(np.arange(block.sizes.size), block.sizes)
     n = local.size
-    male = rng.random(n) < 0.85
-    migrant = rng.random(n) < 0.70
-    age = np.clip(np.round(33 + 8.5 * rng.standard_normal(n)), 18, 60).astype(np.int16)
-    hukou = np.where(migrant, 1, np.where(rng.random(n) < 0.5, 3, 2)).astype(np.int8)
-    edu_latent = rng.standard_normal(n) + 0.4 * ~migrant - 0.02 * (age - 33)
-    education = (1 + np.searchsorted(np.array([-0.1, 0.9, 1.7, 2.6]), edu_latent)).astype(np.int8)
-    zeros = np.zeros(n)
-    attrs = _common_attributes(rng, n, age=age, male=male, migrant=migrant, education=education,
-                               state=zeros.astype(bool), quality=zeros - 0.8, log_size=zeros, sec=None)
+    male = _u(rng, n) < 0.85
+    migrant = _u(rng, n) < 0.70
+    age = np.clip(np.round(33 + 8.5 * _z(rng, n)), 18, 60).astype(np.int16)
+    agef = _f(age)
+    hukou = np.where(migrant, 1, np.where(_u(rng, n) < 0.5, 3, 2)).astype(np.int8)
+    edu_latent = _z(rng, n) + 0.4 * _f(~migrant) - 0.02 * (agef - 33)
+    education = (1 + np.searchsorted(_EDU_CUTS_PLATFORM, edu_latent)).astype(np.int8)
+    zeros = np.zeros(n, dtype=np.float32)
+    attrs = _common_attributes(rng, n, age=agef, migrant=migrant, education=education, state=zeros,
+                               log_size=zeros, platform=True)
     # riders earn more per month than factory hands but work longer (industry surveys: 6–7 thousand yuan)
-    wage = _wages(rng, np.full(n, 1.25), attrs["skill"], education, age, male, np.full(n, 3, dtype=np.int8))
-    hours = np.clip(40 + np.round(np.maximum(15 + 9 * rng.standard_normal(n), 0)), 20, 84).astype(np.int16)
     form = np.full(n, 3, dtype=np.int8)
-    u = rng.random(n)
+    wage = _wages(rng, np.full(n, 1.25, dtype=np.float32), attrs["skill"], education, agef, male, form)
+    hours = np.clip(40 + np.round(np.maximum(15 + 9 * _z(rng, n), 0)), 20, 84).astype(np.int16)
+    u = _u(rng, n)
     contract = np.where(u < 0.75, 9, np.where(u < 0.90, 3, 2)).astype(np.int8)
+    p = np.full(n, 1.0, dtype=np.float32)
     out = _finish(rng, n, attrs=attrs, age=age, male=male, hukou=hukou, education=education, wage=wage,
-                  hours=hours, form=form, contract=contract, p_train=np.full(n, 0.35),
-                  union_p=np.full(n, 0.18), soc_p=np.full(n, 0.25), arrears_p=np.full(n, 0.02),
-                  comp_p=np.full(n, 0.03), state=np.zeros(n, dtype=bool))
+                  hours=hours, form=form, contract=contract, p_train=0.35 * p, union_p=0.18 * p, soc_p=0.25 * p,
+                  arrears_p=0.02 * p, comp_p=0.03 * p, state=zeros)
     # a share of gig workers find building and decoration jobs through platforms: they carry a section E code
-    gig_builder = rng.random(n) < 0.12
+    gig_builder = _u(rng, n) < 0.12
     out.update(unit=(block.first + local).astype(np.int64), pos=_positions(block.sizes),
                sec=np.where(gig_builder, 3, NO_SECTION).astype(np.int8), prov=frame.prov[block.first + local],
-               platform=np.ones(n, dtype=bool), oip=(rng.random(n) < 0.45).astype(np.int8))
+               platform=np.ones(n, dtype=bool), oip=(_u(rng, n) < 0.45).astype(np.int8))
     return out
 
 
@@ -315,37 +345,34 @@ def _positions(sizes: np.ndarray) -> np.ndarray:
     return (np.arange(starts.size) - starts).astype(np.int64)
 
 
-def _common_attributes(rng: np.random.Generator, n: int, *, age: np.ndarray, male: np.ndarray,
-                       migrant: np.ndarray, education: np.ndarray, state: np.ndarray, quality: np.ndarray,
-                       log_size: np.ndarray, sec: np.ndarray | None) -> dict[str, np.ndarray]:
+def _common_attributes(rng: np.random.Generator, n: int, *, age: np.ndarray, migrant: np.ndarray,
+                       education: np.ndarray, state: np.ndarray, log_size: np.ndarray,
+                       platform: bool) -> Workers:
     """Skill level, certificate and craftsman title: driven by education, experience and the employer."""
     experience = np.clip(age - 18, 0, 25)
-    latent = (rng.standard_normal(n) + 0.35 * (education - 2) + 0.025 * experience + 0.25 * state
-              + 0.15 * log_size - 0.25 * migrant)
-    if sec is None:  # platform work rarely comes with a skill grade
-        latent = latent - 0.9
+    latent = (_z(rng, n) + 0.35 * _f(education - 2) + 0.025 * experience + 0.25 * state + 0.15 * log_size
+              - 0.25 * _f(migrant))
+    if platform:  # platform work rarely comes with a skill grade
+        latent -= 0.9
     level = np.searchsorted(_SKILL_CUTS, latent, side="right")  # 0 = none, 1..7 = L1..L7
     skill = np.where(level == 0, NONE_SKILL, level).astype(np.int8)
-    apprentice = (level == 0) & (age < 25) & (latent > _SKILL_CUTS[0] - 0.45)
-    skill[apprentice] = 0
-    has_level = skill < NONE_SKILL
-    cert = rng.random(n) < np.where(has_level & (skill >= 1), 0.88, np.where(skill == 0, 0.12, 0.06))
+    skill[(level == 0) & (age < 25) & (latent > _SKILL_CUTS[0] - 0.45)] = 0  # apprentices
+    cert = _u(rng, n) < np.array([0.12, 0.88, 0.88, 0.88, 0.88, 0.88, 0.88, 0.88, 0.06], dtype=np.float32)[skill]
     # craftsman titles go to the top of the ladder: national ones are a few hundred in a nation of workers
-    p_title = np.array([0, 0, 0, 0, 0.004, 0.016, 0.07, 0.18, 0])[skill] * np.where(state, 2.0, 1.0)
-    titled = rng.random(n) < p_title
-    tier = _choice(rng, n, np.array([0.82, 0.165, 0.015]))  # municipal, provincial, national
-    title = np.where(titled, tier + 1, 0).astype(np.int8)
+    p_title = np.array([0, 0, 0, 0, 0.008, 0.032, 0.14, 0.36, 0], dtype=np.float32)[skill] * (1 + state)
+    titled = _u(rng, n) < p_title
+    tier = np.searchsorted(np.array([0.82, 0.98], dtype=np.float32), _u(rng, n), side="right")
+    title = np.where(titled, tier + 1, 0).astype(np.int8)  # 1 municipal, 2 provincial, 3 national
     return {"skill": skill, "certificate": cert, "title": title}
 
 
-def _contracts(rng: np.random.Generator, form: np.ndarray, state: np.ndarray, sec: np.ndarray,
+def _contracts(rng: np.random.Generator, form: np.ndarray, state: np.ndarray, is_building: np.ndarray,
                quality: np.ndarray, age: np.ndarray, log_size: np.ndarray) -> np.ndarray:
     """Labour-contract type: unsigned contracts concentrate on building sites and in small private firms."""
-    n = form.shape[0]
-    u = rng.random(n)
-    p_none = _sigmoid(-2.6 + 1.3 * (sec == 3) - 0.6 * quality - 1.5 * state - 0.3 * (log_size - 1.5))
+    u = _u(rng, form.shape[0])
+    p_none = _sigmoid(-2.6 + 1.3 * is_building - 0.6 * quality - 1.5 * state - 0.3 * (log_size - 1.5))
     p_open = np.clip(0.10 + 0.25 * state + 0.008 * np.maximum(age - 30, 0), 0, 0.8) * (1 - p_none)
-    p_task = (0.02 + 0.08 * (sec == 3)) * (1 - p_none)
+    p_task = (0.02 + 0.08 * is_building) * (1 - p_none)
     direct = np.where(u < p_none, 9, np.where(u < p_none + p_open, 1, np.where(u < p_none + p_open + p_task, 3, 2)))
     dispatched = np.where(u < 0.05, 9, 2)  # dispatched workers sign with the agency, almost always
     flexible = np.where(u < 0.55, 9, np.where(u < 0.85, 3, 2))
@@ -356,55 +383,42 @@ def _wages(rng: np.random.Generator, factor: np.ndarray, skill: np.ndarray, educ
            age: np.ndarray, male: np.ndarray, form: np.ndarray) -> np.ndarray:
     """Monthly wage in yuan, a multiple of 10: log-normal, rising with skill, education and experience."""
     x = age - 18
-    log_w = (np.log(_WAGE_BASE) + np.log(factor) + _SKILL_PREMIUM[skill] + _EDU_PREMIUM[education]
-             + 0.022 * x - 0.00045 * x**2 - 0.12 * ~male - 0.05 * (form == 4)
-             + 0.30 * rng.standard_normal(skill.shape[0]))
+    log_w = (np.log(_WAGE_BASE * factor) + _SKILL_PREMIUM[skill] + _EDU_PREMIUM[education]
+             + 0.022 * x - 0.00045 * x * x - 0.12 * _f(~male) - 0.05 * _f(form == 4) + 0.30 * _z(rng, skill.shape[0]))
     return (np.clip(np.round(np.exp(log_w) / 10), 150, 30_000) * 10).astype(np.int64)
 
 
-def _finish(rng: np.random.Generator, n: int, *, attrs: dict[str, np.ndarray], age: np.ndarray,
-            male: np.ndarray, hukou: np.ndarray, education: np.ndarray, wage: np.ndarray, hours: np.ndarray,
-            form: np.ndarray, contract: np.ndarray, p_train: np.ndarray, union_p: np.ndarray,
-            soc_p: np.ndarray, arrears_p: np.ndarray, comp_p: np.ndarray,
-            state: np.ndarray) -> dict[str, np.ndarray]:
+def _finish(rng: np.random.Generator, n: int, *, attrs: Workers, age: np.ndarray, male: np.ndarray,
+            hukou: np.ndarray, education: np.ndarray, wage: np.ndarray, hours: np.ndarray, form: np.ndarray,
+            contract: np.ndarray, p_train: np.ndarray, union_p: np.ndarray, soc_p: np.ndarray,
+            arrears_p: np.ndarray, comp_p: np.ndarray, state: np.ndarray) -> Workers:
     """The attributes both kinds of worker share, drawn from the probabilities their caller set."""
     skill = attrs["skill"]
+    graded = skill < NONE_SKILL
+    agef = _f(age)
+    hoursf = _f(hours)
     # overtime follows the weekly hours: hours beyond 40 a week, about 4.33 weeks a month
-    overtime = np.where(hours > 40, (hours - 40) * 4.33 * rng.uniform(0.85, 1.15, n), rng.poisson(1.5, n))
+    overtime = np.where(hours > 40, (hoursf - 40) * 4.33 * (0.85 + 0.3 * _u(rng, n)), _f(rng.poisson(1.5, n)))
     overtime = np.clip(np.round(overtime), 0, 200).astype(np.int16)
-    trained = rng.random(n) < p_train
-    t_hours = np.where(trained, np.clip(np.round(np.exp(np.log(24) + 0.8 * rng.standard_normal(n))), 1, 400), 0)
-    continuing = rng.random(n) < _sigmoid(-3.0 + 0.6 * (education >= 3) - 0.05 * (age - 30))
-    union = rng.random(n) < union_p
-    party = rng.random(n) < _sigmoid(-3.7 + 0.6 * (education >= 4) + 1.4 * state + 0.02 * (age - 30)
-                                     + 0.5 * (skill < NONE_SKILL) * (skill >= 4))
-    innovation = rng.random(n) < _sigmoid(-2.6 + 0.5 * state + 0.4 * (skill < NONE_SKILL) * (skill >= 3)
-                                          + 0.3 * (education >= 3))
-    arrears = rng.random(n) < arrears_p
+    trained = _u(rng, n) < p_train
+    t_hours = np.where(trained, np.clip(np.round(24 * np.exp(0.8 * _z(rng, n))), 1, 400), 0)
+    continuing = _u(rng, n) < _sigmoid(-3.0 + 0.6 * _f(education >= 3) - 0.05 * (agef - 30))
+    union = _u(rng, n) < union_p
+    party = _u(rng, n) < _sigmoid(-3.7 + 0.6 * _f(education >= 4) + 1.4 * state + 0.02 * (agef - 30)
+                                  + 0.5 * _f(graded & (skill >= 4)))
+    innovation = _u(rng, n) < _sigmoid(-2.6 + 0.5 * state + 0.4 * _f(graded & (skill >= 3))
+                                       + 0.3 * _f(education >= 3))
+    arrears = _u(rng, n) < arrears_p
     # the three senses share one latent well-being: better paid, unionised, skilled, not owed wages, shorter hours
-    rel_wage = np.log(wage / 5000.0)
-    mood = (0.5 * rel_wage - 1.2 * arrears - 0.03 * (hours - 44) + 0.2 * union + 0.15 * (skill < NONE_SKILL)
-            + rng.standard_normal(n))
-    senses = [np.clip(np.round(3.6 + 0.75 * mood + 0.55 * rng.standard_normal(n)), 1, 5).astype(np.int8)
-              for _ in range(3)]
+    mood = (0.5 * np.log(_f(wage) / 5000.0) - 1.2 * _f(arrears) - 0.03 * (hoursf - 44) + 0.2 * _f(union)
+            + 0.15 * _f(graded) + _z(rng, n))
+    senses = [np.clip(np.round(3.6 + 0.75 * mood + 0.55 * _z(rng, n)), 1, 5).astype(np.int8) for _ in range(3)]
     return {
         "male": male, "age": age, "hukou": hukou, "education": education, "skill": skill,
         "title": attrs["title"], "form": form, "contract": contract, "wage": wage, "hours": hours,
         "overtime": overtime, "trained": trained, "training_hours": t_hours.astype(np.int16),
         "continuing": continuing, "certificate": attrs["certificate"], "union": union, "party": party,
-        "injury_insurance": rng.random(n) < soc_p, "competition": rng.random(n) < comp_p,
+        "injury_insurance": _u(rng, n) < soc_p, "competition": _u(rng, n) < comp_p,
         "innovation": innovation, "arrears": arrears,
         "sense_achievement": senses[0], "sense_gain": senses[1], "sense_happiness": senses[2],
     }
-
-
-Workers = dict[str, np.ndarray]
-
-
-def worker_chunks(ent_blocks: list[Block], plat_blocks: list[Block], ent: pd.DataFrame, frame: PlatformFrame,
-                  seed_for: Callable[[str, int], np.random.SeedSequence]) -> Iterator[tuple[Block, Workers]]:
-    """Generate every block's workers from its own random stream (`seed_for(kind, block_index)`)."""
-    for i, b in enumerate(ent_blocks):
-        yield b, enterprise_workers(b, ent, np.random.default_rng(seed_for("enterprise-workers", i)))
-    for i, b in enumerate(plat_blocks):
-        yield b, platform_workers(b, frame, np.random.default_rng(seed_for("platform-workers", i)))

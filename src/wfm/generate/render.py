@@ -97,8 +97,9 @@ def _with_thousands(text: str) -> str:
     return f"{sign}{int(whole):,}" + (f".{frac}" if frac else "")
 
 
-def variants_and_overrides(sheet: Sheet, columns: dict[str, pa.Array], rng: np.random.Generator) -> None:
-    """Apply the style's variants to clean rows, then the sheet's overrides (defects and missing cells)."""
+def variants_and_overrides(sheet: Sheet, columns: dict[str, pa.Array], rng: np.random.Generator) -> set[str]:
+    """Apply the style's variants to clean rows, then the sheet's overrides (defects and missing cells); returns
+    the columns where a new text holds a comma, a quote or a line break (a CSV must quote those)."""
     n = len(sheet.data)
     clean = np.ones(n, dtype=bool)
     clean[list(sheet.reasons)] = False
@@ -136,20 +137,29 @@ def variants_and_overrides(sheet: Sheet, columns: dict[str, pa.Array], rng: np.r
     for column, overrides in sheet.overrides.items():
         cells.setdefault(column, {}).update(overrides)
 
+    structural = set()
     for column, by_row in cells.items():
         rows = np.array(sorted(by_row), dtype=np.int64)
         texts = [by_row[r] for r in rows.tolist()]
         texts = [MISSING_MARKERS[i] if t is None else t
                  for t, i in zip(texts, rng.integers(0, len(MISSING_MARKERS), len(texts)), strict=True)]
+        if any(c in t for t in texts for c in ',"\r\n'):
+            structural.add(column)
         mask = np.zeros(n, dtype=bool)
         mask[rows] = True
         columns[column] = pc.replace_with_mask(columns[column], pa.array(mask), pa.array(texts, type=pa.string()))
+    return structural
 
 
-def text_table(sheet: Sheet, rng: np.random.Generator) -> dict[str, pa.Array]:
+#: free text, which may hold a comma, a quote or a line break; every other column is a code or a number
+FREE_TEXT = {"enterprise_name", "contact_person", "contact_phone"}
+
+
+def text_table(sheet: Sheet, rng: np.random.Generator) -> tuple[dict[str, pa.Array], set[str]]:
+    """Every contract column as text, and the columns a CSV writer must check for quoting."""
     columns = base_text(sheet, rng)
-    variants_and_overrides(sheet, columns, rng)
-    return columns
+    structural = variants_and_overrides(sheet, columns, rng)
+    return columns, (structural | FREE_TEXT) & columns.keys()
 
 
 def typed_table(sheet: Sheet) -> pa.Table:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from wfm.generate.population import NONE_SKILL, Workers
+from wfm.generate.population import NONE_SKILL, Workers, text
 
 _SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
                           "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"))
@@ -46,21 +46,39 @@ class WorkerTotals:
         self.sums = {k: np.zeros(self.n_units) for k in
                      ("union", "dispatched", "signed", "migrant", "wage", "trained", "competition")}
 
-    def add(self, w: Workers) -> None:
-        unit = w["unit"]
-        lo, hi = int(unit[0]), int(unit[-1]) + 1
-        local = unit - lo
-        k = hi - lo
-        self.skill[lo:hi] += np.bincount(local * 9 + w["skill"], minlength=k * 9).reshape(k, 9)
-        self.titles[lo:hi] += np.bincount(local * 4 + w["title"], minlength=k * 4).reshape(k, 4)
-        flags = {
-            "union": w["union"], "dispatched": w["form"] == 2,
-            "signed": np.isin(w["form"], (1, 4)) & (w["contract"] != 9),
-            "migrant": w["hukou"] == 1, "wage": w["wage"], "trained": w["trained"],
-            "competition": w["competition"],
-        }
-        for name, values in flags.items():
-            self.sums[name][lo:hi] += np.bincount(local, weights=values.astype(float), minlength=k)
+    def add(self, w: Workers | Folded) -> None:
+        f = w if isinstance(w, Folded) else fold(w)
+        self.skill[f.lo:f.hi] += f.skill
+        self.titles[f.lo:f.hi] += f.titles
+        for name, values in f.sums.items():
+            self.sums[name][f.lo:f.hi] += values
+
+
+@dataclass
+class Folded:
+    """One block's per-enterprise totals, for the enterprises lo..hi−1 (consecutive in a block)."""
+
+    lo: int
+    hi: int
+    skill: np.ndarray
+    titles: np.ndarray
+    sums: dict[str, np.ndarray]
+
+
+def fold(w: Workers) -> Folded:
+    unit = w["unit"]
+    lo, hi = int(unit[0]), int(unit[-1]) + 1
+    local = unit - lo
+    k = hi - lo
+    form = w["form"]
+    flags = {
+        "union": w["union"], "dispatched": form == 2, "signed": ((form == 1) | (form == 4)) & (w["contract"] != 9),
+        "migrant": w["hukou"] == 1, "wage": w["wage"], "trained": w["trained"], "competition": w["competition"],
+    }
+    return Folded(lo, hi,
+                  np.bincount(local * 9 + w["skill"], minlength=k * 9).reshape(k, 9),
+                  np.bincount(local * 4 + w["title"], minlength=k * 4).reshape(k, 4),
+                  {name: np.bincount(local, weights=v.astype(np.float64), minlength=k) for name, v in flags.items()})
 
 
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -131,12 +149,12 @@ def build_returns(ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, ye
     skill = totals.skill
     titles = totals.titles
     out = pd.DataFrame({
-        "report_period": str(year),
-        "uscc": ent["uscc"].to_numpy(),
-        "enterprise_name": ent["enterprise_name"].to_numpy(),
-        "region_code": ent["region_code"].to_numpy(),
-        "industry_code": reported_industry_code(ent["industry_class"].to_numpy().astype(str),
-                                                np.array(["B", "C", "D", "E"])[sec], rng),
+        "report_period": text(str(year), n),
+        "uscc": text(ent["uscc"].to_numpy()),
+        "enterprise_name": text(ent["enterprise_name"].to_numpy()),
+        "region_code": text(ent["region_code"].to_numpy()),
+        "industry_code": text(reported_industry_code(ent["industry_class"].to_numpy().astype(str),
+                                                     np.array(["B", "C", "D", "E"])[sec], rng)),
         "registration_type": ent["registration_type"].to_numpy(),
         "state_controlled": state.astype(np.int8),
         "revenue": revenue,
@@ -174,8 +192,8 @@ def build_returns(ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, ye
         "separations": rng.binomial(avg, np.maximum(_TURNOVER[sec] - 0.01, 0.01)),
         "migrant_workers": totals.sums["migrant"].astype(np.int64),
         "submitted_at": _submission_times(year, n, rng),
-        "contact_person": _names(rng, n).astype(object),
-        "contact_phone": _phones(rng, n).astype(object),
+        "contact_person": text(_names(rng, n)),
+        "contact_phone": text(_phones(rng, n)),
     })
     return out
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from wfm.generate import defects, layout, population, sample, survey, truth, writers
+from wfm.generate import defects, layout, population, returns, sample, survey, truth, writers
 from wfm.generate.returns import WorkerTotals, build_returns, slipped_versions
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -109,7 +111,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
         resubmissions.extend(resub)
         for sheets in (survey_sheets, enterprise_sheets):
             for i, sheet in enumerate(sheets):
-                sheet.data = sheet.data.drop(columns="_protected")
+                sheet.data = sheet.data.drop(columns=["_protected", "_key"])
                 files[sheet.path] = writers.write(sheet, out_dir, streams.rng(year, "write:" + sheet.path, i))
                 defect_files[sheet.path] = {
                     "source": sheet.source, "rows_total": len(sheet.data),
@@ -157,7 +159,8 @@ def _dumps(obj: object) -> str:
 def _survey_and_population(ent: pd.DataFrame, sizes: np.ndarray, cfg: Scale, streams: Streams, year: int,
                            bar: tqdm) -> tuple[pd.DataFrame, truth.SurveyTruth, WorkerTotals]:
     """Draw the design, then generate every worker once: fold it into the truth and the enterprise totals, and
-    keep the drawn ones."""
+    keep the drawn ones. Blocks are generated on two threads (numpy releases the GIL in its loops), each from
+    its own stream, and merged in block order, so the result does not depend on the threads."""
     frame = population.make_platform_frame(int(round(cfg.platform_workers_share * sizes.sum())),
                                            streams.rng(year, "platform-frame"), min_size=max(cfg.take_per_psu * 4, 40))
     ent_stratum = ent["prov"].to_numpy().astype(np.int64) * 4 + ent["sec"].to_numpy()
@@ -165,54 +168,66 @@ def _survey_and_population(ent: pd.DataFrame, sizes: np.ndarray, cfg: Scale, str
     sel_e = sample.design_enterprises(ent_stratum, sizes, target_e, cfg.take_per_psu, streams.rng(year, "design"))
     target_p = cfg.survey_rows - int(sel_e.take.sum()) - _survey_duplicates(cfg)  # copies are extra rows
     sel_p = sample.design_areas(frame.prov, frame.size, target_p, streams.rng(year, "design-platform"))
+    drawn_at = {False: (*sel_e.positions(), np.repeat(sel_e.weight, sel_e.take)),
+                True: (*sel_p.positions(), np.repeat(sel_p.weight, sel_p.take))}
 
+    def work(job: tuple[str, int, population.Block]) -> tuple:
+        kind, i, block = job
+        rng = streams.rng(year, kind, i)
+        workers = (population.platform_workers(block, frame, rng) if block.platform
+                   else population.enterprise_workers(block, ent, rng))
+        unit, pos, weight = drawn_at[block.platform]
+        lo, hi = np.searchsorted(unit, [block.first, block.first + block.sizes.size])
+        rows = (np.cumsum(block.sizes) - block.sizes)[unit[lo:hi] - block.first] + pos[lo:hi]
+        drawn = {k: v[rows] for k, v in workers.items()}
+        totals = None if block.platform else returns.fold(workers)
+        return truth.fold(workers), totals, drawn, weight[lo:hi]
+
+    jobs = [("enterprise-workers", i, b) for i, b in enumerate(population.blocks(sizes, False, cfg.block_workers))]
+    jobs += [("platform-workers", i, b) for i, b in enumerate(population.blocks(frame.size, True, cfg.block_workers))]
     w_truth = truth.SurveyTruth()
     totals = WorkerTotals(len(ent))
     drawn: list[dict[str, np.ndarray]] = []
     weights: list[np.ndarray] = []
-    ent_blocks = population.blocks(sizes, False, cfg.block_workers)
-    plat_blocks = population.blocks(frame.size, True, cfg.block_workers)
-    selections = {False: (sel_e, *sel_e.positions()), True: (sel_p, *sel_p.positions())}
-    chunks = population.worker_chunks(ent_blocks, plat_blocks, ent, frame,
-                                      lambda kind, i: streams.seq(year, kind, i))
-    for block, workers in _progress(chunks, len(ent_blocks) + len(plat_blocks), bar):
-        w_truth.add(workers)
-        if not block.platform:
-            totals.add(workers)
-        sel, unit, pos = selections[block.platform]
-        lo, hi = np.searchsorted(unit, [block.first, block.first + block.sizes.size])
-        start_of = np.cumsum(block.sizes) - block.sizes
-        rows = start_of[unit[lo:hi] - block.first] + pos[lo:hi]
-        drawn.append({k: v[rows] for k, v in workers.items()})
-        weights.append(np.repeat(sel.weight, sel.take)[lo:hi])
+    with tqdm(total=len(jobs), desc="  workers", unit="block", leave=False, disable=bar.disable) as inner:
+        for folded, block_totals, rows, weight in _ordered_map(work, jobs, threads=2):
+            w_truth.add(folded)
+            if block_totals is not None:
+                totals.add(block_totals)
+            drawn.append(rows)
+            weights.append(weight)
+            inner.update()
     bar.update()
     w = {k: np.concatenate([d[k] for d in drawn]) for k in drawn[0]}
-    weight = np.concatenate(weights)
-    survey_df = survey.build_survey(w, weight, str(year), ent, frame, streams.rng(year, "survey"))
-    # file order: province, then stratum, PSU and position (platform strata sit with their province)
-    order = np.lexsort((w["pos"], survey_df["psu"].to_numpy(), survey_df["stratum"].to_numpy(),
-                        survey_df["region_code"].str[:2].to_numpy()))
+    survey_df = survey.build_survey(w, np.concatenate(weights), str(year), ent, frame, streams.rng(year, "survey"))
+    # file order: province, stratum (sections, then the platform stratum), PSU, position in the PSU
+    order = np.lexsort((w["pos"], w["unit"], np.where(w["platform"], 9, w["sec"]), w["prov"]))
     survey_df = survey_df.iloc[order].reset_index(drop=True)
-    survey_df["respondent_id"] = np.char.add(f"R{year}-", np.char.zfill(
-        np.arange(1, len(survey_df) + 1).astype(str), 7)).astype(object)
+    survey_df["respondent_id"] = population.text(np.char.add(f"R{year}-", np.char.zfill(
+        np.arange(1, len(survey_df) + 1).astype(str), 7)))
     return survey_df, w_truth, totals
 
 
-def _progress(chunks: Iterator, total: int, bar: tqdm) -> Iterator:
-    if bar.disable:
-        yield from chunks
-        return
-    with tqdm(total=total, desc="  workers", unit="block", leave=False) as inner:
-        for item in chunks:
-            yield item
-            inner.update()
+def _ordered_map(fn: Callable, items: list, threads: int) -> Iterator:
+    """fn over items on a few threads, results in item order, at most `threads + 1` results held at once."""
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) > threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _split(df: pd.DataFrame, source: str, scale: str, period: str,
            formats: tuple[str, ...]) -> list[layout.Sheet]:
+    """Rows into the planned files; `_protected` marks rows defects must not touch, `_key` follows a row
+    through insertions (copies get −1)."""
     planned = layout.plan(source, period, scale, formats)
     parts = layout.split_rows(len(df), [s for _, s in planned])
-    return [layout.Sheet(source, path, style, df.iloc[rows].reset_index(drop=True).assign(_protected=False))
+    df = df.assign(_protected=False, _key=np.arange(len(df), dtype=np.int64))
+    return [layout.Sheet(source, path, style, df.iloc[rows].reset_index(drop=True))
             for (path, style), rows in zip(planned, parts, strict=True)]
 
 
@@ -234,52 +249,45 @@ def _survey_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, format
 
 def _enterprise_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...],
                        rng: np.random.Generator) -> tuple[list[layout.Sheet], list[dict]]:
-    """Returns in files by province; resubmissions (the first version where the enterprise's rows are, the
-    correction after it in the same file or in the last file); exact duplicates; defects."""
+    """Returns in files by province; resubmissions (the first version where the enterprise's row is, the
+    correction appended to the same file or to the last file); exact duplicates; defects."""
     df = df.assign(_order=df["region_code"].str[:2]).sort_values(["_order", "uscc"], kind="stable")
     df = df.drop(columns="_order").reset_index(drop=True)
     n = len(df)
     resub = np.sort(rng.choice(n, max(2, int(round(cfg.resubmission_rate * n))), replace=False))
-    first = slipped_versions(df.iloc[resub].reset_index(drop=True), rng)
-    # the first version takes the enterprise's place; the correction is appended below
     corrected = df.iloc[resub].reset_index(drop=True)
-    for column in df.columns:
+    first = slipped_versions(corrected, rng)
+    for column in df.columns:  # the first version takes the enterprise's place in its file
         values = df[column].to_numpy().copy()
         values[resub] = first[column].to_numpy()
-        df[column] = values
+        df[column] = pd.Series(values, index=df.index, dtype=values.dtype)  # text stays plain objects
     sheets = _split(df, "enterprise", scale, period, formats)
     bounds = np.cumsum([0, *[len(s.data) for s in sheets]])
-    where = np.searchsorted(bounds, resub, side="right") - 1
-    to_last = rng.random(resub.size) < 0.5
-    records: list[dict] = []
-    for k in range(resub.size):
-        home = int(where[k])
-        dst = len(sheets) - 1 if to_last[k] else home
-        row_first = int(resub[k] - bounds[home])
-        sheets[home].data.loc[row_first, "_protected"] = True
-        sheets[dst].data = pd.concat([sheets[dst].data, corrected.iloc[[k]].assign(_protected=True)],
-                                     ignore_index=True)
-        records.append({"uscc": corrected.loc[k, "uscc"], "period": period,
-                        "first": {"file": sheets[home].path, "row": row_first + 1},
-                        "current": {"file": sheets[dst].path, "row": len(sheets[dst].data)}})
+    home = np.searchsorted(bounds, resub, side="right") - 1
+    dst = np.where(rng.random(resub.size) < 0.5, len(sheets) - 1, home)
+    first_key = resub  # `_key` is the row's position in df before the split
+    current_key = n + np.arange(resub.size)
+    for i, sheet in enumerate(sheets):
+        mine = home == i
+        sheet.data.loc[resub[mine] - bounds[i], "_protected"] = True
+        if (dst == i).any():
+            extra = corrected[dst == i].assign(_protected=True, _key=current_key[dst == i])
+            sheet.data = pd.concat([sheet.data, extra], ignore_index=True)
     n_dup = max(2, int(round(cfg.duplicate_rate * n)))
     defects.insert_copies(sheets, n_dup, "uscc_duplicate", rng)
-    _renumber(records, sheets)
+    # where each version ended up, once the duplicate rows are in
+    where: dict[int, tuple[str, int]] = {}
+    for sheet in sheets:
+        keys = sheet.data["_key"].to_numpy()
+        for row in np.flatnonzero(np.isin(keys, first_key) | (keys >= n)).tolist():
+            where[int(keys[row])] = (sheet.path, row + 1)
+    records = [{"uscc": str(corrected.loc[k, "uscc"]), "period": period,
+                "first": dict(zip(("file", "row"), where[int(first_key[k])], strict=True)),
+                "current": dict(zip(("file", "row"), where[int(current_key[k])], strict=True))}
+               for k in range(resub.size)]
     n_defects = int(round(cfg.enterprise_defect_rate * n)) - n_dup
     defects.inject(sheets, defects.ENTERPRISE_KINDS, n_defects, rng, int(period[:4]))
     return sheets, records
-
-
-def _renumber(records: list[dict], sheets: list[layout.Sheet]) -> None:
-    """Duplicate rows were inserted after the resubmissions were placed: find their rows again by content."""
-    by_path = {s.path: s for s in sheets}
-    for rec in records:
-        for which in ("first", "current"):
-            df = by_path[rec[which]["file"]].data
-            hits = np.flatnonzero((df["uscc"].to_numpy() == rec["uscc"]) & df["_protected"].to_numpy())
-            stamps = df["submitted_at"].to_numpy()[hits]
-            pick = hits[np.argmin(stamps)] if which == "first" else hits[np.argmax(stamps)]
-            rec[which]["row"] = int(pick) + 1
 
 
 __all__ = ["FORMATS", "SCALES", "generate"]

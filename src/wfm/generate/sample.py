@@ -101,7 +101,7 @@ def design_enterprises(stratum: np.ndarray, size: np.ndarray, target_rows: int, 
 
     # the expected sample grows with the number of PSUs: bisect for the total that gives the target
     lo, hi = 0.0, float(size.size)
-    for _ in range(40):
+    while hi - lo > 0.25:  # allocations only change at whole PSUs
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if expected(mid) < target_rows else (lo, mid)
     n_h = allocate(stratum, size, lo)

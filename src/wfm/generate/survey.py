@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wfm.generate import codes
-from wfm.generate.population import NONE_SKILL, PlatformFrame, Workers
+from wfm.generate.population import NONE_SKILL, PlatformFrame, Workers, text
 from wfm.generate.returns import reported_industry_code
 
 
@@ -99,16 +99,16 @@ def build_survey(w: Workers, weight: np.ndarray, wave: str, ent: pd.DataFrame, f
     id_number = codes.make_id_numbers(id_region, w["age"].astype(np.int64), w["male"], year, rng)
 
     return pd.DataFrame({
-        "survey_wave": wave,
-        "respondent_id": np.char.add(f"R{wave}-", np.char.zfill(np.arange(1, n + 1).astype(str), 7)).astype(object),
-        "id_number": id_number.astype(object),
-        "stratum": stratum.astype(object),
-        "psu": psu.astype(object),
+        "survey_wave": text(wave, n),
+        "respondent_id": text(np.char.add(f"R{wave}-", np.char.zfill(np.arange(1, n + 1).astype(str), 7))),
+        "id_number": text(id_number),
+        "stratum": text(stratum),
+        "psu": text(psu),
         "design_weight": np.round(weight, 4),
-        "region_code": region.astype(object),
-        "employer_uscc": np.where(platform, "", uscc).astype(object),
-        "industry_code": industry,
-        "occupation_code": _occupations(w["sec"], platform, w["education"], w["skill"], rng),
+        "region_code": text(region),
+        "employer_uscc": text(np.where(platform, "", uscc)),
+        "industry_code": text(industry),
+        "occupation_code": text(_occupations(w["sec"], platform, w["education"], w["skill"], rng)),
         "sex": np.where(w["male"], 1, 2).astype(np.int64),
         "age": w["age"].astype(np.int64),
         "hukou_type": w["hukou"].astype(np.int64),

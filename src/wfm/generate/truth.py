@@ -18,6 +18,8 @@ warehouse publishes no row for it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -71,6 +73,47 @@ def key(code: str, period: str, breakdown: str, member: str, stat: str | None = 
     return f"{code}|{period}|{breakdown}|{member}" + (f"|{stat}" if stat else "")
 
 
+@dataclass
+class Folded:
+    """One block of workers reduced to the totals the truth needs (summed over blocks in any order: integers)."""
+
+    cells: np.ndarray
+    wage_by_province: np.ndarray
+    wage_by_skill: np.ndarray
+
+
+def fold(w: Workers) -> Folded:
+    """Totals of one block of workers by cell, and its wage histograms."""
+    age_group = np.searchsorted(np.array([25, 36, 46, 56]), w["age"], side="right")
+    cell = np.ravel_multi_index(
+        (w["prov"].astype(np.int64), (~w["male"]).astype(np.int64), age_group, (w["hukou"] == 1).astype(np.int64),
+         w["skill"].astype(np.int64), w["sec"].astype(np.int64)), _DIMS)
+    form = w["form"]
+    platform = form == 3
+    values = {
+        "n": None,
+        "certificate": w["certificate"], "trained": w["trained"], "training_hours": w["training_hours"],
+        "continuing": w["continuing"],
+        "lab01_y": ((form == 1) | (form == 4)) & (w["contract"] != 9), "lab01_x": (form == 1) | (form == 4),
+        "union": w["union"], "arrears": w["arrears"], "hours": w["hours"],
+        "overtime36": w["overtime"] > 36, "injury_insurance": w["injury_insurance"],
+        "platform": platform, "platform_union": platform & w["union"],
+        "platform_oip": platform & (w["oip"] == 1), "competition": w["competition"], "party": w["party"],
+        "senses": (w["sense_achievement"].astype(np.int64) + w["sense_gain"] + w["sense_happiness"] - 3),
+    }
+    size = int(np.prod(_DIMS))
+    cells = np.empty((size, len(_VARS)))
+    for j, name in enumerate(_VARS):
+        v = values[name]
+        cells[:, j] = np.bincount(cell, weights=None if v is None else v.astype(np.float64), minlength=size)
+    wage_bin = w["wage"] // WAGE_STEP
+    by_province = np.bincount(w["prov"].astype(np.int64) * WAGE_BINS + wage_bin,
+                              minlength=N_PROV * WAGE_BINS).reshape(N_PROV, WAGE_BINS)
+    by_skill = np.bincount(w["skill"].astype(np.int64) * WAGE_BINS + wage_bin,
+                           minlength=(NONE_SKILL + 1) * WAGE_BINS).reshape(NONE_SKILL + 1, WAGE_BINS)
+    return Folded(cells, by_province, by_skill)
+
+
 class SurveyTruth:
     """Population totals of one period, accumulated block by block of workers."""
 
@@ -79,38 +122,11 @@ class SurveyTruth:
         self.wage_by_province = np.zeros((N_PROV, WAGE_BINS), dtype=np.int64)
         self.wage_by_skill = np.zeros((NONE_SKILL + 1, WAGE_BINS), dtype=np.int64)
 
-    def add(self, w: Workers) -> None:
-        age = w["age"].astype(np.int64)
-        age_group = np.searchsorted(np.array([25, 36, 46, 56]), age, side="right")
-        migrant = (w["hukou"] == 1).astype(np.int64)
-        cell = np.ravel_multi_index(
-            (w["prov"].astype(np.int64), (~w["male"]).astype(np.int64), age_group, migrant,
-             w["skill"].astype(np.int64), w["sec"].astype(np.int64)), _DIMS)
-        form = w["form"]
-        platform = form == 3
-        values = {
-            "n": None,
-            "certificate": w["certificate"], "trained": w["trained"], "training_hours": w["training_hours"],
-            "continuing": w["continuing"],
-            "lab01_y": np.isin(form, (1, 4)) & (w["contract"] != 9), "lab01_x": np.isin(form, (1, 4)),
-            "union": w["union"], "arrears": w["arrears"], "hours": w["hours"],
-            "overtime36": w["overtime"] > 36, "injury_insurance": w["injury_insurance"],
-            "platform": platform, "platform_union": platform & w["union"],
-            "platform_oip": platform & (w["oip"] == 1), "competition": w["competition"], "party": w["party"],
-            "senses": (w["sense_achievement"].astype(np.int64) + w["sense_gain"] + w["sense_happiness"] - 3),
-        }
-        size = self.cells.shape[0]
-        for j, name in enumerate(_VARS):
-            v = values[name]
-            weights = None if v is None else v.astype(np.float64)
-            self.cells[:, j] += np.bincount(cell, weights=weights, minlength=size)
-        wage_bin = w["wage"] // WAGE_STEP
-        self.wage_by_province += np.bincount(
-            w["prov"].astype(np.int64) * WAGE_BINS + wage_bin, minlength=N_PROV * WAGE_BINS
-        ).reshape(N_PROV, WAGE_BINS)
-        self.wage_by_skill += np.bincount(
-            w["skill"].astype(np.int64) * WAGE_BINS + wage_bin, minlength=(NONE_SKILL + 1) * WAGE_BINS
-        ).reshape(NONE_SKILL + 1, WAGE_BINS)
+    def add(self, w: Workers | Folded) -> None:
+        f = w if isinstance(w, Folded) else fold(w)
+        self.cells += f.cells
+        self.wage_by_province += f.wage_by_province
+        self.wage_by_skill += f.wage_by_skill
 
     # ---- reading the totals back ----
 
@@ -260,7 +276,7 @@ def current_returns(accepted: pd.DataFrame) -> pd.DataFrame:
 
 def enterprise_truth(current: pd.DataFrame, period: str) -> Truth:
     """Every E cell of one period over the current accepted returns of the industrial scope."""
-    df = current[current["report_period"] == period].copy()
+    df = current[current["report_period"] == period].reset_index(drop=True)
     df["_section"] = industry_section_of(df["industry_code"])
     df = df[df["_section"].isin(codes.SECTIONS)]
     used_columns = ["employees_total", "employees_avg", "revenue", "payroll_total", "edu_fund_used",
@@ -289,6 +305,12 @@ def enterprise_truth(current: pd.DataFrame, period: str) -> Truth:
     df["_congress"] = (df["workers_congress_held"] == 1).astype(int)
     df["_big"] = (total >= 300).astype(int)
     df["_big_director"] = ((total >= 300) & (df["employee_director"] == 1)).astype(int)
+    for code, (meets, base) in _COMPLIANCE.items():  # per enterprise, so that a cell's share is a ratio of sums
+        in_base = df[base] == 1
+        df[f"_{code}_base"] = in_base.astype(int)
+        df[f"_{code}_meets"] = (in_base & (df[meets] == 1)).astype(int)
+        df[f"_{code}_base_emp"] = total.where(in_base, 0)
+        df[f"_{code}_meets_emp"] = total.where(in_base & (df[meets] == 1), 0)
     df["province"] = df["region_code"].astype(str).str[:2]
     df["industry_section"] = df["_section"]
     df["ownership"] = np.where(state, "state", "non_state")
@@ -311,12 +333,11 @@ def enterprise_truth(current: pd.DataFrame, period: str) -> Truth:
                                                                           100.0)
             for code, (y, x, scale) in _E_RATIOS.items():
                 out[key(code, period, breakdown, m)] = _ratio(row[y], row[x], scale)
-            for code, (meets, base) in _COMPLIANCE.items():
-                in_base = df.loc[groups.groups[member]]
-                in_base = in_base[in_base[base] == 1]
-                out[key(code, period, breakdown, m, "compliance")] = _ratio(in_base[meets].sum(), len(in_base), 100.0)
+            for code in _COMPLIANCE:
+                out[key(code, period, breakdown, m, "compliance")] = _ratio(
+                    row[f"_{code}_meets"], row[f"_{code}_base"], 100.0)
                 out[key(code, period, breakdown, m, "compliance_emp")] = _ratio(
-                    (in_base[meets] * in_base["employees_total"]).sum(), in_base["employees_total"].sum(), 100.0)
+                    row[f"_{code}_meets_emp"], row[f"_{code}_base_emp"], 100.0)
             out[key("EDU03", period, breakdown, m)] = _ratio(row["_edu03_over"], row["_payroll_pos"], 100.0)
             out[key("LAB05", period, breakdown, m)] = _ratio(row["_congress"], row["_all"], 100.0)
             out[key("LAB06", period, breakdown, m)] = _ratio(row["_big_director"], row["_big"], 100.0)

@@ -68,10 +68,13 @@ def _quote(column: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
-def csv_bytes(labels: list[str], columns: list[pa.Array], newline: str = "\n") -> bytes:
-    """The CSV text, UTF-8, assembled column-wise (no Python loop over rows)."""
+def csv_bytes(labels: list[str], columns: list[pa.Array], newline: str = "\n",
+              check: list[bool] | None = None) -> bytes:
+    """The CSV text, UTF-8, assembled column-wise (no Python loop over rows). `check`: which columns may need
+    quoting (scanning a million codes for commas that cannot be there costs seconds)."""
     header = ",".join(_quote(pa.array(labels)).to_pylist()) + newline
-    quoted = [_quote(c) for c in columns]
+    check = check or [True] * len(columns)
+    quoted = [_quote(c) if q else c for c, q in zip(columns, check, strict=True)]
     rows = pc.binary_join_element_wise(*quoted, ",", null_handling="replace", null_replacement="")
     lines = pc.binary_join_element_wise(rows, pa.scalar(""), newline)  # row + newline
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
@@ -91,11 +94,12 @@ def encode(text_utf8: bytes, encoding: str) -> bytes:
 
 
 def write_csv(sheet: Sheet, path: Path, rng: np.random.Generator) -> None:
-    columns = text_table(sheet, rng)
+    columns, dirty = text_table(sheet, rng)
     labels, names = header_and_order(sheet, rng)
     n = len(sheet.data)
     ordered = [columns[nm] if nm is not None else _extra_values(n, rng) for nm in names]
-    data = csv_bytes(labels, ordered, "\r\n" if sheet.style.crlf else "\n")
+    check = [nm is None or nm in dirty for nm in names]
+    data = csv_bytes(labels, ordered, "\r\n" if sheet.style.crlf else "\n", check)
     path.write_bytes(encode(data, sheet.style.encoding or "utf-8"))
 
 
@@ -116,7 +120,7 @@ def _cell(value: str | None, kind: str, yesno_numeric: bool):
 
 def write_xlsx(sheet: Sheet, path: Path, rng: np.random.Generator) -> int:
     """Write the first sheet; returns the number of rows above the header (form metadata)."""
-    columns = text_table(sheet, rng)
+    columns, _ = text_table(sheet, rng)
     labels, names = header_and_order(sheet, rng)
     kinds = {c.name: c.kind for c in COLUMNS[sheet.source]}
     n = len(sheet.data)
@@ -189,7 +193,7 @@ def write_refused(sheet: Sheet, out_dir: Path, period: str, rng: np.random.Gener
     folder = out_dir / "refused" / source
     folder.mkdir(parents=True, exist_ok=True)
     stem = "survey" if source == "survey" else "returns"
-    columns = text_table(sheet, rng)
+    columns, _ = text_table(sheet, rng)
     labels, names = header_and_order(sheet, rng)
     ordered = [columns[nm] for nm in names]
     out: dict[str, dict] = {}
@@ -225,7 +229,7 @@ def _truncate(full: bytes, labels: list[str], ordered: list[pa.Array], *, open_q
     field separator of the last row (a last row with too few fields)."""
     n = len(ordered[0])
     head = csv_bytes(labels, [c.slice(0, n - 1) for c in ordered])
-    last = [c[n - 1].as_py() or "" for c in ordered]
+    last = [_quote(c.slice(n - 1, 1))[0].as_py() or "" for c in ordered]
     if open_quote:
         return head + ",".join(last[:3]).encode("utf-8") + b',"' + last[3][:2].encode("utf-8")
     return head + ",".join(last[:5]).encode("utf-8") + b","
