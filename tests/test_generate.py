@@ -2,7 +2,7 @@
 
 The files are read back here with a reader of the test's own (csv module, openpyxl, pyarrow), and identifiers
 are checked with check-digit code written here, not imported from the generator or from `wfm.codes`: a shared
-mistake could not pass unnoticed. Demo scale only; the national run is measured by hand (`docs/benchmarks.md`).
+mistake could not pass unnoticed. Demo scale only: the national run is timed by hand (timings are no pass/fail).
 """
 
 from __future__ import annotations

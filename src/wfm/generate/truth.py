@@ -4,8 +4,8 @@ Last computing room of the generator, beside the writers. It is the independent 
 implements `docs/indicator-definitions.md` from the text, not from the SQL:
 
 - **W** (survey indicators) on the whole synthetic population of the scope (enterprise workers of sections B–E
-  and platform workers): what the survey estimates. The population is never held at once: `SurveyTruth.add`
-  folds each block of workers into totals by cell (province × sex × age group × migrant × skill level ×
+  and platform workers): what the survey estimates. The population is never held at once: `fold` reduces
+  each block of workers to totals by cell (province × sex × age group × migrant × skill level ×
   section), from which every breakdown is a margin, and into wage histograms (wages are multiples of 10 yuan)
   from which the quantiles `inf{t : F(t) ≥ p}` are exact.
 - **E** (enterprise indicators) on the returns the pipeline should accept: rows without an injected defect,
