@@ -1,0 +1,271 @@
+"""`make bench`: the nightly job at national scale, measured side by side with the physical floor.
+
+One run, on the same files (national scale, CSV, from `wfm generate --scale national`):
+
+(a) the floor: one DuckDB process loads every file into tables, computes weighted sums by province for each
+    source, and checkpoints — what DuckDB alone does with the data;
+(b) the nightly job, `wfm run`, end to end on a fresh home;
+(c) each stage's time from the job's own timings (ingest, gate, build, publish), each set against the part of
+    the floor it corresponds to (ingest ↔ load, gate ↔ sums, build ↔ sums, publish ↔ checkpoint);
+(d) the incremental night: one new enterprise file holding a quarter's returns arrives after the full run.
+
+Every phase runs in its own process while a sampler records the process tree's peak memory and CPU time and the
+whole machine's CPU use. The machines are shared: when other processes used more than `--max-foreign` of the
+CPU during a phase, the run is refused (figures printed, nothing written). Results go to `docs/benchmarks.md`.
+Timings never go into pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from wfm.config import PROJECT_DIR
+
+FLOOR_SCRIPT = r"""
+import json, sys, time, duckdb
+from pathlib import Path
+from wfm.warehouse import SETTINGS
+db, survey, enterprise = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+con = duckdb.connect(db)
+for key, value in SETTINGS.items():
+    con.execute(f"SET {key} = {value!r}" if isinstance(value, str) else f"SET {key} = {value}")
+t = {}
+start = time.perf_counter()
+for name, files in (("survey", survey), ("enterprise", enterprise)):
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv({files!r}, union_by_name = true)")
+t["load"] = time.perf_counter() - start
+start = time.perf_counter()
+con.execute("SELECT left(region_code::VARCHAR, 2), sum(design_weight) FROM survey GROUP BY 1").fetchall()
+con.execute("SELECT left(region_code::VARCHAR, 2), sum(employees_total), sum(payroll_total) FROM enterprise "
+            "GROUP BY 1").fetchall()
+t["sums"] = time.perf_counter() - start
+start = time.perf_counter()
+con.execute("CHECKPOINT")
+t["checkpoint"] = time.perf_counter() - start
+con.close()
+print(json.dumps(t))
+"""
+
+
+@dataclass
+class Phase:
+    name: str
+    wall: float = 0.0
+    own_cpu: float = 0.0
+    machine_cpu: float = 0.0
+    peak_rss: int = 0
+    detail: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def foreign_share(self) -> float:
+        """Share of the machine's CPU capacity used by processes outside the measured tree."""
+        capacity = self.wall * psutil.cpu_count()
+        return max(0.0, self.machine_cpu - self.own_cpu) / capacity if capacity else 0.0
+
+
+def _busy(times: psutil._common.scputimes) -> float:  # type: ignore[name-defined]
+    return sum(getattr(times, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq", "steal"))
+
+
+def measure(name: str, cmd: list[str], env: dict[str, str], log: Path) -> tuple[Phase, str]:
+    """Run `cmd` while sampling its process tree (peak RSS, CPU) and the machine's CPU."""
+    phase = Phase(name)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n")
+    machine_start = _busy(psutil.cpu_times())
+    before = os.times()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    root = psutil.Process(proc.pid)
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                break
+            rss = 0
+            for p in tree:
+                try:
+                    rss += p.memory_info().rss
+                except psutil.Error:
+                    continue
+            phase.peak_rss = max(phase.peak_rss, rss)
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    output, _ = proc.communicate()
+    stop.set()
+    sampler.join()
+    phase.wall = time.perf_counter() - start
+    phase.machine_cpu = _busy(psutil.cpu_times()) - machine_start
+    after = os.times()  # CPU of the child and every descendant it waited for
+    phase.own_cpu = (after.children_user + after.children_system) - (before.children_user + before.children_system)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(output)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name} failed (exit {proc.returncode}); see {log}")
+    return phase, output
+
+
+def _timings(output: str) -> dict[str, float]:
+    line = next(ln for ln in output.splitlines() if ln.startswith("stage timings: "))
+    return {k: float(v.removesuffix(" s")) for k, v in
+            (part.split(" ", 1) for part in line.removeprefix("stage timings: ").split(", "))}
+
+
+def quarter_file(enterprise_files: list[Path], target: Path) -> None:
+    """A quarter's returns: a reproducible quarter of the enterprises, reported for 2026Q4."""
+    import duckdb
+
+    con = duckdb.connect()
+    files = [str(p) for p in enterprise_files]
+    con.execute(f"""COPY (SELECT * REPLACE ('2026Q4' AS report_period, '2027-01-20 09:00:00' AS submitted_at)
+                    FROM read_csv({files!r}, all_varchar = true, union_by_name = true)
+                    WHERE hash(uscc) % 4 = 0) TO '{target}' (HEADER, DELIMITER ',')""")
+    con.close()
+
+
+def machine() -> str:
+    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                  if ln.startswith("model name")), platform.processor())
+    return (f"{psutil.cpu_count()} cores ({model}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="wfm.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", default=str(PROJECT_DIR / "bench"), help="work folder (default ./bench)")
+    parser.add_argument("--max-foreign", type=float, default=0.15,
+                        help="refuse the run when other processes used more than this share of the CPU")
+    parser.add_argument("--out", default=str(PROJECT_DIR / "docs" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    work = Path(args.dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "bench.log"
+    log.write_text("", encoding="utf-8")
+    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1"}
+    py = sys.executable
+    wfm = [py, "-m", "wfm.cli"]
+    gen = work / "national"
+    phases: list[Phase] = []
+
+    if not (gen / "ground_truth.json").exists():
+        print("generating the national scale (CSV) …", flush=True)
+        phase, _ = measure("generate", [*wfm, "generate", "--scale", "national", "--formats", "csv",
+                                        "--out", str(gen)], env, log)
+        phases.append(phase)
+    survey = sorted((gen / "survey").glob("*.csv"))
+    enterprise = sorted((gen / "enterprise").glob("*.csv"))
+
+    print("(a) the floor: one DuckDB process loads, sums by province, checkpoints …", flush=True)
+    floor_db = work / "floor.duckdb"
+    floor_db.unlink(missing_ok=True)
+    floor, out = measure("floor", [py, "-c", FLOOR_SCRIPT, str(floor_db), json.dumps([str(p) for p in survey]),
+                                   json.dumps([str(p) for p in enterprise])], env, log)
+    floor.detail = json.loads(out.strip().splitlines()[-1])
+    phases.append(floor)
+
+    print("(b) the nightly job, wfm run, on a fresh home …", flush=True)
+    home = work / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    for source, files in (("survey", survey), ("enterprise", enterprise)):
+        (home / "inbox" / source).mkdir(parents=True)
+        for path in files:
+            os.link(path, home / "inbox" / source / path.name)
+    nightly, out = measure("nightly", [*wfm, "--home", str(home), "run"], env, log)
+    nightly.detail = _timings(out)
+    phases.append(nightly)
+
+    print("(d) the incremental night: a quarter's enterprise returns arrive …", flush=True)
+    quarter_file(enterprise, home / "inbox" / "enterprise" / "returns_2026Q4.csv")
+    incremental, out = measure("incremental", [*wfm, "--home", str(home), "run"], env, log)
+    incremental.detail = _timings(out)
+    phases.append(incremental)
+
+    report = render(phases, floor, nightly, incremental, len(survey), len(enterprise))
+    print(report)
+    foreign = max(p.foreign_share for p in phases)
+    if foreign > args.max_foreign:
+        print(f"REFUSED: other processes used up to {foreign:.0%} of the CPU during a phase "
+              f"(limit {args.max_foreign:.0%}); nothing written. Run again on a quiet machine.")
+        return 2
+    Path(args.out).write_text(report, encoding="utf-8")
+    print(f"written to {args.out}")
+    return 0
+
+
+def render(phases: list[Phase], floor: Phase, nightly: Phase, incremental: Phase, n_survey: int,
+           n_enterprise: int) -> str:
+    f, n = floor.detail, nightly.detail
+    pairs = [("ingest", "load"), ("gate", "sums"), ("build", "sums"), ("publish", "checkpoint")]
+    rows = "\n".join(f"| {stage} | {n[stage]:.1f} s | {part} {f[part]:.2f} s | {n[stage] / f[part]:.1f} × |"
+                     for stage, part in pairs)
+    phase_rows = "\n".join(f"| {p.name} | {p.wall:.1f} s | {p.peak_rss / 2**30:.2f} GiB | {p.own_cpu:.0f} s | "
+                           f"{p.foreign_share:.0%} |" for p in phases)
+    floor_total = sum(f.values())
+    return f"""# Benchmarks
+
+Measured by `make bench` (`python -m wfm.bench`) on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit
+`{_commit()}`, on {machine()}. National scale: 1,000,000 survey respondents and 500,000 enterprise returns
+(`wfm generate --scale national`, CSV, {n_survey} survey and {n_enterprise} enterprise files). One run, every
+phase in its own process, side by side.
+
+## The nightly job against the floor
+
+| figure | value |
+| --- | --- |
+| (a) floor: DuckDB loads every file, sums by province, checkpoints | {floor.wall:.1f} s wall \
+({floor_total:.1f} s inside DuckDB) |
+| (b) nightly job `wfm run`, end to end | {nightly.wall:.1f} s |
+| ratio (b) / (a) | {nightly.wall / floor.wall:.1f} × (goal ≤ 5 ×, beyond it 3 ×) |
+| incremental night (a quarter's enterprise returns) | {incremental.wall:.1f} s = \
+{incremental.wall / nightly.wall:.0%} of the full run (goal ≤ 25 %) |
+| peak memory of the nightly job | {nightly.peak_rss / 2**30:.2f} GiB (goal < 6 GB) |
+
+## Each stage against its own floor
+
+From the job's own timings (`stage timings:` line of `wfm run`); build includes the marts suite.
+
+| stage | nightly job | floor part | ratio |
+| --- | --- | --- | --- |
+{rows}
+
+Incremental night's stages: {", ".join(f"{k} {v:.1f} s" for k, v in incremental.detail.items())}.
+
+## Phases
+
+CPU is the measured process tree's user + system time; "others" is the share of the machine's CPU capacity
+that processes outside the tree used during the phase (a run with more than 15 % is refused).
+
+| phase | wall | peak RSS | CPU | others |
+| --- | --- | --- | --- | --- |
+{phase_rows}
+"""
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
