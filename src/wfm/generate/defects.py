@@ -46,10 +46,8 @@ def _col(sheet: Sheet, column: str, rows: np.ndarray) -> np.ndarray:
 
 
 def _set(sheet: Sheet, column: str, rows: np.ndarray, values: np.ndarray | list) -> None:
-    dtype = sheet.data[column].dtype
-    if isinstance(dtype, np.dtype):  # text columns are pandas' string dtype: leave their values as they are
-        values = np.asarray(values, dtype=dtype)
-    sheet.data.loc[rows, column] = values
+    # in the column's own type, so that pandas neither upcasts the column nor turns its text into Arrow strings
+    sheet.data.loc[rows, column] = np.asarray(values, dtype=sheet.data[column].dtype)
 
 
 def _missing(column: str) -> Apply:

@@ -106,7 +106,7 @@ def variants_and_overrides(sheet: Sheet, columns: dict[str, pa.Array], rng: np.r
     style = sheet.style
     cells: dict[str, dict[int, str | None]] = {}
 
-    def candidates(column: str, share: float, test=None) -> np.ndarray:
+    def candidates(column: str, share: float) -> np.ndarray:
         if share <= 0 or column not in columns:
             return np.zeros(0, dtype=np.int64)
         chosen = np.flatnonzero(clean & (rng.random(n) < share))
