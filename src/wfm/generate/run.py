@@ -238,7 +238,12 @@ def _survey_duplicates(cfg: Scale) -> int:
 
 def _survey_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...],
                    rng: np.random.Generator) -> list[layout.Sheet]:
-    sheets = _split(df, "survey", scale, period, formats)
+    # a defect quarantines its row: keep defects off PSUs with fewer than three respondents, so that no stratum
+    # is left with a single PSU among the rows the pipeline accepts
+    psu_rows = df.groupby(["stratum", "psu"], sort=False)["psu"].transform("size").to_numpy()
+    sheets = _split(df.assign(_small_psu=psu_rows < 3), "survey", scale, period, formats)
+    for sheet in sheets:
+        sheet.data["_protected"] = sheet.data.pop("_small_psu")
     n_dup = _survey_duplicates(cfg)
     defects.insert_copies(sheets, n_dup, "respondent_id_duplicate", rng)
     defects.reuse_ids(sheets, n_dup, rng)
