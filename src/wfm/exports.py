@@ -573,7 +573,8 @@ def write_exports(snapshot: Path, out: Path, *, version: str = "",
         paths["sdmx_structure"].write_bytes(_structure_ml(structures, dt.datetime.now(dt.UTC)))
         write_csv(paths["values_csv"], columns, values)
         write_csv(paths["registry_csv"], reg_columns, registry)
-        write_excel(paths["excel"], con, "" if vintage is None else str(vintage), version, Rules(rules))
+        stamp = "" if vintage is None else vintage.isoformat(sep=" ", timespec="microseconds")
+        write_excel(paths["excel"], con, stamp, version, Rules(rules))
         return list(paths.values())
     finally:
         con.close()

@@ -137,7 +137,7 @@ def write_version(home: Home, folder: Path) -> None:
     _fsync_tree(folder)
     manifest = {
         "version": folder.name,
-        "vintage": None if vintage is None else vintage.isoformat(sep=" "),
+        "vintage": None if vintage is None else vintage.isoformat(sep=" ", timespec="microseconds"),
         "published_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tables": rows,
         "exports": [p.name for p in files],
