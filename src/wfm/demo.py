@@ -128,6 +128,7 @@ def main() -> int:
   warehouse (one writer; statisticians query the snapshot): {home.warehouse}
   published marts, read-only for readers:                   {home.published / 'marts.duckdb'}
   published Parquet:                                        {home.published / 'parquet'}
+  exports (SDMX-CSV, CSV, Excel):                           {home.published / 'exports'}
   validation report (Great Expectations Data Docs):         {docs}
   load log and quarantine: tables audit.load_log, audit.quarantine in the warehouse
 
