@@ -62,6 +62,7 @@ def age_on_30_june(birth: date, year: int) -> int:
 
 # --- reading the files back ------------------------------------------------------------------------------------
 
+
 def norm(value: object) -> str | None:
     """The contract's value normalisation: NFKC, trimmed, missing markers → None."""
     if value is None:
@@ -79,8 +80,13 @@ def number(value: str | None) -> float | None:
 
 
 def yes(value: str | None) -> bool | None:
-    return None if value is None else {"是": True, "y": True, "1": True, "true": True,
-                                       "否": False, "n": False, "0": False, "false": False}[value.lower()]
+    return (
+        None
+        if value is None
+        else {"是": True, "y": True, "1": True, "true": True, "否": False, "n": False, "0": False, "false": False}[
+            value.lower()
+        ]
+    )
 
 
 def read_rows(path: Path, source: str) -> tuple[list[str | None], list[list[str | None]], int]:
@@ -93,9 +99,8 @@ def read_rows(path: Path, source: str) -> tuple[list[str | None], list[list[str 
     if path.suffix == ".xlsx":
         sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
         raw = [list(r) for r in sheet.iter_rows(values_only=True)]
-        above = next(i for i, r in enumerate(raw)
-                     if sum(norm(c) in aliases for c in r) >= len(COLUMNS[source]) // 2)
-        header, body = raw[above], raw[above + 1:]
+        above = next(i for i, r in enumerate(raw) if sum(norm(c) in aliases for c in r) >= len(COLUMNS[source]) // 2)
+        header, body = raw[above], raw[above + 1 :]
     else:
         data = path.read_bytes()
         text = data[3:].decode("utf-8") if data.startswith(b"\xef\xbb\xbf") else None
@@ -162,6 +167,7 @@ def _all_files(root: Path) -> dict[str, bytes]:
 
 # --- reproducibility -------------------------------------------------------------------------------------------
 
+
 def test_same_seed_gives_identical_bytes(demo: Dataset, demo_again: Path) -> None:
     first, second = _all_files(demo.root), _all_files(demo_again)
     assert first.keys() == second.keys()
@@ -175,6 +181,7 @@ def test_another_seed_gives_other_data(demo: Dataset, tmp_path: Path) -> None:
 
 
 # --- files -----------------------------------------------------------------------------------------------------
+
 
 def test_every_file_maps_to_the_contract_columns(demo: Dataset) -> None:
     for rel, (columns, _) in demo.layout.items():
@@ -200,8 +207,11 @@ def test_an_xlsx_has_form_metadata_above_its_header(demo: Dataset) -> None:
     for rel in xlsx:
         columns, above = demo.layout[rel]
         assert above > 0
-        first_rows = list(openpyxl.load_workbook(demo.root / rel, read_only=True).worksheets[0].iter_rows(
-            max_row=above, values_only=True))
+        first_rows = list(
+            openpyxl.load_workbook(demo.root / rel, read_only=True)
+            .worksheets[0]
+            .iter_rows(max_row=above, values_only=True)
+        )
         labels = " ".join(str(c) for row in first_rows for c in row if c)
         for word in ("表", "制定机关", "批准文号", "有效期至", "计量单位"):
             assert word in labels
@@ -219,8 +229,11 @@ def test_a_gb18030_file_is_not_utf8(demo: Dataset) -> None:
 
 def test_values_use_the_contract_spellings(demo: Dataset) -> None:
     """Full-width digits, thousands separators, missing markers and every yes/no spelling occur somewhere."""
-    text = "".join((demo.root / rel).read_bytes().decode("gb18030" if e.get("encoding") == "gb18030" else "utf-8-sig")
-                   for rel, e in demo.manifest["files"].items() if e["format"] == "csv" and "refused" not in e)
+    text = "".join(
+        (demo.root / rel).read_bytes().decode("gb18030" if e.get("encoding") == "gb18030" else "utf-8-sig")
+        for rel, e in demo.manifest["files"].items()
+        if e["format"] == "csv" and "refused" not in e
+    )
     assert re.search(r"[０-９]{2}", text)
     assert re.search(r'"\d{1,3},\d{3}', text)
     assert "—" in text and ",NA," in text
@@ -231,6 +244,7 @@ def test_values_use_the_contract_spellings(demo: Dataset) -> None:
 
 
 # --- the survey design -----------------------------------------------------------------------------------------
+
 
 def test_design_weights_sum_to_the_population(demo: Dataset) -> None:
     weights = [number(row["design_weight"]) for _, _, row in demo.rows("survey")]
@@ -251,13 +265,15 @@ def test_survey_estimates_are_close_to_the_population_truth(demo: Dataset) -> No
     """Weighted proportions from the clean rows land near the truth of the whole population."""
     checks = {"TRN01": "trained_12m", "LAB04": "union_member", "SOC01": "social_insurance_injury"}
     for code, column in checks.items():
-        pairs = [(number(r["design_weight"]), yes(r[column])) for _, _, r in demo.rows("survey")
-                 if r.get(column) is not None]
+        pairs = [
+            (number(r["design_weight"]), yes(r[column])) for _, _, r in demo.rows("survey") if r.get(column) is not None
+        ]
         estimate = 100 * sum(w for w, y in pairs if y) / sum(w for w, _ in pairs)
         assert abs(estimate - demo.truth["W"][f"{code}|2026|national|CN"]) < 3.0, code
 
 
 # --- identifiers -----------------------------------------------------------------------------------------------
+
 
 def test_ids_and_usccs_of_clean_rows_are_valid(demo: Dataset) -> None:
     checked = 0
@@ -269,9 +285,39 @@ def test_ids_and_usccs_of_clean_rows_are_valid(demo: Dataset) -> None:
             assert id_valid(ident), ident
             assert (int(ident[16]) % 2 == 1) == (row["sex"] == "1")
             assert age_on_30_june(id_birth(ident), 2026) == int(number(row["age"]))
-            assert ident[:2] in {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
-                                 "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
-                                 "63", "64", "65"}
+            assert ident[:2] in {
+                "11",
+                "12",
+                "13",
+                "14",
+                "15",
+                "21",
+                "22",
+                "23",
+                "31",
+                "32",
+                "33",
+                "34",
+                "35",
+                "36",
+                "37",
+                "41",
+                "42",
+                "43",
+                "44",
+                "45",
+                "46",
+                "50",
+                "51",
+                "52",
+                "53",
+                "54",
+                "61",
+                "62",
+                "63",
+                "64",
+                "65",
+            }
             checked += 1
     for _, _, row in demo.rows("enterprise"):
         assert uscc_valid(row["uscc"]), row["uscc"]
@@ -279,6 +325,7 @@ def test_ids_and_usccs_of_clean_rows_are_valid(demo: Dataset) -> None:
 
 
 # --- defects ---------------------------------------------------------------------------------------------------
+
 
 def _reason_codes() -> tuple[set[str], list[str]]:
     text = (PROJECT / "docs" / "reason-codes.md").read_text(encoding="utf-8")
@@ -396,6 +443,7 @@ def test_refused_files_are_refusable(demo: Dataset) -> None:
 
 # --- ground truth ----------------------------------------------------------------------------------------------
 
+
 def _catalog() -> dict[str, set[str]]:
     """Indicator code → sources (W, E) from the catalog of the design (`indicators.md`)."""
     design = PROJECT.parent / "shared" / "design" / "indicators.md"  # CI checks the shared design out beside
@@ -417,7 +465,8 @@ def test_ground_truth_covers_the_catalog(demo: Dataset) -> None:
     assert {f"WAG01|2026|national|CN|P{p}" for p in (10, 25, 50, 75, 90)} <= w.keys()
     assert {f"WAG02|2026|skill_level|L{k}" for k in range(2, 8)} <= w.keys()
     assert e["TAL04|2026|national|CN|national"] == pytest.approx(
-        e["TAL01|2026|national|CN|progress"] - 100 * (2026 - 2024) / 11)
+        e["TAL01|2026|national|CN|progress"] - 100 * (2026 - 2024) / 11
+    )
     assert all(v is None or 0 <= v <= 100 for k, v in w.items() if k.split("|")[0] in ("SKL03", "MIG01", "NEF01"))
 
 
@@ -442,6 +491,7 @@ def test_enterprise_truth_matches_the_accepted_returns(demo: Dataset) -> None:
 
 
 # --- periods and arguments -------------------------------------------------------------------------------------
+
 
 def test_periods_and_formats(tmp_path: Path) -> None:
     manifest = generate(tmp_path, scale="demo", periods=2, formats=("csv",))

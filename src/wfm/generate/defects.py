@@ -53,48 +53,61 @@ def _set(sheet: Sheet, column: str, rows: np.ndarray, values: np.ndarray | list)
 def _missing(column: str) -> Apply:
     def apply(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
         sheet.override(column, rows, [None] * rows.size)
+
     return apply
 
 
 def _text(column: str, choices: list[str]) -> Apply:
     def apply(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
         sheet.override(column, rows, _pick(rng, choices, rows.size))
+
     return apply
 
 
 def _value(column: str, make: Callable[[np.ndarray, np.random.Generator], np.ndarray]) -> Apply:
     def apply(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
         _set(sheet, column, rows, make(_col(sheet, column, rows), rng))
+
     return apply
 
 
 def _wrong_check(valid: str) -> Callable[[np.ndarray, np.random.Generator], np.ndarray]:
     """Replace the last character by another character of the alphabet: only the check is wrong."""
+
     def make(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         out = []
         for v, k in zip(values, rng.integers(1, len(valid), values.size), strict=True):
             out.append(v[:-1] + valid[(valid.index(v[-1]) + k) % len(valid)])
         return np.array(out, dtype=object)
+
     return make
 
 
 def _bad_uscc(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A character outside the alphabet (I, O, S, V, Z) in the body, or one character short."""
     out = []
-    for v, pos, c, short in zip(values, rng.integers(2, 17, values.size), _pick(rng, list("IOSVZ"), values.size),
-                                rng.random(values.size) < 0.3, strict=True):
-        out.append(v[:17] if short else v[:pos] + c + v[pos + 1:])
+    for v, pos, c, short in zip(
+        values,
+        rng.integers(2, 17, values.size),
+        _pick(rng, list("IOSVZ"), values.size),
+        rng.random(values.size) < 0.3,
+        strict=True,
+    ):
+        out.append(v[:17] if short else v[:pos] + c + v[pos + 1 :])
     return np.array(out, dtype=object)
 
 
 def _bad_region(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.array([v[:5] if k else v + "0" for v, k in zip(values, rng.random(values.size) < 0.5, strict=True)],
-                    dtype=object)
+    return np.array(
+        [v[:5] if k else v + "0" for v, k in zip(values, rng.random(values.size) < 0.5, strict=True)], dtype=object
+    )
 
 
 def _unknown_province(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.array([p + v[2:] for v, p in zip(values, _pick(rng, ["99", "20", "00", "66"], values.size),
-                                                strict=True)], dtype=object)
+    return np.array(
+        [p + v[2:] for v, p in zip(values, _pick(rng, ["99", "20", "00", "66"], values.size), strict=True)],
+        dtype=object,
+    )
 
 
 def _bad_industry(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -111,6 +124,7 @@ def _bad_industry(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # --- survey kinds ---------------------------------------------------------------------------------------------
+
 
 def _age_out_of_range(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
     """Age outside 16–75 with an ID number whose birth date agrees: only the range is broken."""
@@ -169,8 +183,10 @@ SURVEY_KINDS: dict[str, Kind] = {
     "stratum_missing": Kind(("stratum_missing",), _missing("stratum")),
     "psu_missing": Kind(("psu_missing",), _missing("psu")),
     "design_weight_missing": Kind(("design_weight_missing",), _missing("design_weight")),
-    "design_weight_out_of_range": Kind(("design_weight_out_of_range",), _value(
-        "design_weight", lambda v, rng: np.where(rng.random(v.size) < 0.5, 0.0, -v))),
+    "design_weight_out_of_range": Kind(
+        ("design_weight_out_of_range",),
+        _value("design_weight", lambda v, rng: np.where(rng.random(v.size) < 0.5, 0.0, -v)),
+    ),
     "design_weight_not_number": Kind(("design_weight_not_number",), _text("design_weight", ["待定", "见附表"]), TEXT),
     "id_number_check_digit": Kind(("id_number_check_digit",), _value("id_number", _wrong_check("0123456789X"))),
     "id_number_bad_format": Kind(("id_number_bad_format",), _id_bad_format),
@@ -178,55 +194,81 @@ SURVEY_KINDS: dict[str, Kind] = {
     "age_id_mismatch": Kind(("age_id_mismatch",), _age_mismatch),
     "age_out_of_range": Kind(("age_out_of_range",), _age_out_of_range),
     "region_code_bad_format": Kind(("region_code_bad_format",), _value("region_code", _bad_region)),
-    "region_code_unknown_province": Kind(("region_code_unknown_province",),
-                                         _value("region_code", _unknown_province)),
-    "employer_uscc_bad_format": Kind(("employer_uscc_bad_format",), _value("employer_uscc", _bad_uscc),
-                                     eligible=_has("employer_uscc")),
-    "employer_uscc_check_digit": Kind(("employer_uscc_check_digit",),
-                                      _value("employer_uscc", _wrong_check(codes.USCC_ALPHABET)),
-                                      eligible=_has("employer_uscc")),
+    "region_code_unknown_province": Kind(("region_code_unknown_province",), _value("region_code", _unknown_province)),
+    "employer_uscc_bad_format": Kind(
+        ("employer_uscc_bad_format",), _value("employer_uscc", _bad_uscc), eligible=_has("employer_uscc")
+    ),
+    "employer_uscc_check_digit": Kind(
+        ("employer_uscc_check_digit",),
+        _value("employer_uscc", _wrong_check(codes.USCC_ALPHABET)),
+        eligible=_has("employer_uscc"),
+    ),
     "industry_code_invalid": Kind(("industry_code_invalid",), _value("industry_code", _bad_industry)),
-    "occupation_code_invalid": Kind(("occupation_code_invalid",), _value(
-        "occupation_code", lambda v, rng: np.array(_pick(
-            rng, ["9-01-01-01", "0-18-01-01", "6-18-1-01", "61801", "6-18-01-01-01"], v.size), dtype=object))),
+    "occupation_code_invalid": Kind(
+        ("occupation_code_invalid",),
+        _value(
+            "occupation_code",
+            lambda v, rng: np.array(
+                _pick(rng, ["9-01-01-01", "0-18-01-01", "6-18-1-01", "61801", "6-18-01-01-01"], v.size), dtype=object
+            ),
+        ),
+    ),
     "sex_invalid_code": Kind(("sex_invalid_code",), _sex_invalid),
-    "hukou_type_invalid_code": Kind(("hukou_type_invalid_code",), _value(
-        "hukou_type", lambda v, rng: np.array(_pick(rng, [4, 9], v.size)))),
-    "education_invalid_code": Kind(("education_invalid_code",), _value(
-        "education", lambda v, rng: np.array(_pick(rng, [6, 7, 9], v.size)))),
-    "employment_form_invalid_code": Kind(("employment_form_invalid_code",), _value(
-        "employment_form", lambda v, rng: np.array(_pick(rng, [0, 5], v.size)))),
-    "contract_type_invalid_code": Kind(("contract_type_invalid_code",), _value(
-        "contract_type", lambda v, rng: np.array(_pick(rng, [4, 5], v.size)))),
-    "skill_level_invalid_code": Kind(("skill_level_invalid_code",),
-                                     _text("skill_level", ["L8", "九级", "高高级工", "L10"])),
-    "craftsman_title_invalid_code": Kind(("craftsman_title_invalid_code",),
-                                         _text("craftsman_title", ["县级", "区级", "全国"])),
+    "hukou_type_invalid_code": Kind(
+        ("hukou_type_invalid_code",), _value("hukou_type", lambda v, rng: np.array(_pick(rng, [4, 9], v.size)))
+    ),
+    "education_invalid_code": Kind(
+        ("education_invalid_code",), _value("education", lambda v, rng: np.array(_pick(rng, [6, 7, 9], v.size)))
+    ),
+    "employment_form_invalid_code": Kind(
+        ("employment_form_invalid_code",),
+        _value("employment_form", lambda v, rng: np.array(_pick(rng, [0, 5], v.size))),
+    ),
+    "contract_type_invalid_code": Kind(
+        ("contract_type_invalid_code",), _value("contract_type", lambda v, rng: np.array(_pick(rng, [4, 5], v.size)))
+    ),
+    "skill_level_invalid_code": Kind(
+        ("skill_level_invalid_code",), _text("skill_level", ["L8", "九级", "高高级工", "L10"])
+    ),
+    "craftsman_title_invalid_code": Kind(
+        ("craftsman_title_invalid_code",), _text("craftsman_title", ["县级", "区级", "全国"])
+    ),
     "trained_12m_invalid_code": Kind(("trained_12m_invalid_code",), _text("trained_12m", ["2", "不确定"]), TEXT),
     "union_member_invalid_code": Kind(("union_member_invalid_code",), _text("union_member", ["2", "是否"]), TEXT),
-    "monthly_wage_not_number": Kind(("monthly_wage_not_number",), _text("monthly_wage", ["五千", "面议", "5千"]),
-                                    TEXT),
-    "monthly_wage_out_of_range": Kind(("monthly_wage_out_of_range",), _value(
-        "monthly_wage", lambda v, rng: np.where(rng.random(v.size) < 0.3, -800,
-                                                rng.integers(1_000_001, 5_000_000, v.size)))),
-    "weekly_hours_out_of_range": Kind(("weekly_hours_out_of_range",), _value(
-        "weekly_hours", lambda v, rng: rng.integers(113, 169, v.size))),
-    "overtime_hours_month_out_of_range": Kind(("overtime_hours_month_out_of_range",), _value(
-        "overtime_hours_month", lambda v, rng: rng.integers(201, 320, v.size))),
+    "monthly_wage_not_number": Kind(("monthly_wage_not_number",), _text("monthly_wage", ["五千", "面议", "5千"]), TEXT),
+    "monthly_wage_out_of_range": Kind(
+        ("monthly_wage_out_of_range",),
+        _value(
+            "monthly_wage",
+            lambda v, rng: np.where(rng.random(v.size) < 0.3, -800, rng.integers(1_000_001, 5_000_000, v.size)),
+        ),
+    ),
+    "weekly_hours_out_of_range": Kind(
+        ("weekly_hours_out_of_range",), _value("weekly_hours", lambda v, rng: rng.integers(113, 169, v.size))
+    ),
+    "overtime_hours_month_out_of_range": Kind(
+        ("overtime_hours_month_out_of_range",),
+        _value("overtime_hours_month", lambda v, rng: rng.integers(201, 320, v.size)),
+    ),
     "training_hours_12m_out_of_range": Kind(("training_hours_12m_out_of_range",), _training_out_of_range),
     "sense_gain_not_integer": Kind(("sense_gain_not_integer",), _text("sense_gain", ["3.5", "4.5", "2.5"]), TEXT),
-    "sense_happiness_out_of_range": Kind(("sense_happiness_out_of_range",), _value(
-        "sense_happiness", lambda v, rng: np.array(_pick(rng, [0, 6, 7], v.size)))),
+    "sense_happiness_out_of_range": Kind(
+        ("sense_happiness_out_of_range",),
+        _value("sense_happiness", lambda v, rng: np.array(_pick(rng, [0, 6, 7], v.size))),
+    ),
     "training_hours_without_training": Kind(("training_hours_without_training",), _training_without),
 }
 
 
 # --- enterprise kinds -----------------------------------------------------------------------------------------
 
+
 def _exceed(column: str, than: Callable[[pd.DataFrame, np.ndarray], np.ndarray]) -> Apply:
     """`column` set a little above the bound the rule compares it with."""
+
     def apply(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
         _set(sheet, column, rows, than(sheet.data, rows) + rng.integers(1, 6, rows.size))
+
     return apply
 
 
@@ -248,8 +290,12 @@ def _dispatched_exceed(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator,
 
 def _covered_exceed(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
     _set(sheet, "collective_contract", rows, np.ones(rows.size))
-    _set(sheet, "collective_contract_covered", rows,
-         _num(sheet.data, "employees_total", rows) + rng.integers(1, 6, rows.size))
+    _set(
+        sheet,
+        "collective_contract_covered",
+        rows,
+        _num(sheet.data, "employees_total", rows) + rng.integers(1, 6, rows.size),
+    )
 
 
 def _covered_without(sheet: Sheet, rows: np.ndarray, rng: np.random.Generator, year: int) -> None:
@@ -265,55 +311,76 @@ def _frontline_fund_exceed(sheet: Sheet, rows: np.ndarray, rng: np.random.Genera
 
 ENTERPRISE_KINDS: dict[str, Kind] = {
     "report_period_missing": Kind(("report_period_missing",), _missing("report_period")),
-    "report_period_bad_format": Kind(("report_period_bad_format",),
-                                     _text("report_period", ["2026年度", "2026Q0", "2026-13"])),
+    "report_period_bad_format": Kind(
+        ("report_period_bad_format",), _text("report_period", ["2026年度", "2026Q0", "2026-13"])
+    ),
     "uscc_missing": Kind(("uscc_missing",), _missing("uscc")),
     "uscc_bad_format": Kind(("uscc_bad_format",), _value("uscc", _bad_uscc)),
     "uscc_check_digit": Kind(("uscc_check_digit",), _value("uscc", _wrong_check(codes.USCC_ALPHABET))),
     "enterprise_name_missing": Kind(("enterprise_name_missing",), _missing("enterprise_name")),
     "region_code_bad_format": Kind(("region_code_bad_format",), _value("region_code", _bad_region)),
-    "region_code_unknown_province": Kind(("region_code_unknown_province",),
-                                         _value("region_code", _unknown_province)),
+    "region_code_unknown_province": Kind(("region_code_unknown_province",), _value("region_code", _unknown_province)),
     "industry_code_invalid": Kind(("industry_code_invalid",), _value("industry_code", _bad_industry)),
-    "registration_type_invalid_code": Kind(("registration_type_invalid_code",), _value(
-        "registration_type", lambda v, rng: np.array(_pick(rng, [999, 400, 100], v.size)))),
-    "state_controlled_invalid_code": Kind(("state_controlled_invalid_code",),
-                                          _text("state_controlled", ["不详", "2"]), TEXT),
+    "registration_type_invalid_code": Kind(
+        ("registration_type_invalid_code",),
+        _value("registration_type", lambda v, rng: np.array(_pick(rng, [999, 400, 100], v.size))),
+    ),
+    "state_controlled_invalid_code": Kind(
+        ("state_controlled_invalid_code",), _text("state_controlled", ["不详", "2"]), TEXT
+    ),
     "revenue_out_of_range": Kind(("revenue_out_of_range",), _value("revenue", lambda v, rng: -np.maximum(v, 1.0))),
     "revenue_not_number": Kind(("revenue_not_number",), _text("revenue", ["约500万", "保密"]), TEXT),
-    "employees_avg_not_integer": Kind(("employees_avg_not_integer",), lambda sh, rows, rng, year: sh.override(
-        "employees_avg", rows, [f"{v}.5" for v in _col(sh, "employees_avg", rows)]), TEXT),
-    "work_injuries_out_of_range": Kind(("work_injuries_out_of_range",), _value(
-        "work_injuries", lambda v, rng: -rng.integers(1, 4, v.size))),
-    "frontline_workers_exceeds_total": Kind(("frontline_workers_exceeds_total",), _exceed(
-        "frontline_workers", lambda df, r: _num(df, "employees_total", r))),
-    "dispatched_workers_exceeds_total": Kind(("dispatched_workers_exceeds_total",
-                                              "contract_signed_exceeds_employees"), _dispatched_exceed),
-    "contract_signed_exceeds_employees": Kind(("contract_signed_exceeds_employees",), _exceed(
-        "contract_signed", lambda df, r: _num(df, "employees_total", r) - _num(df, "dispatched_workers", r))),
+    "employees_avg_not_integer": Kind(
+        ("employees_avg_not_integer",),
+        lambda sh, rows, rng, year: sh.override(
+            "employees_avg", rows, [f"{v}.5" for v in _col(sh, "employees_avg", rows)]
+        ),
+        TEXT,
+    ),
+    "work_injuries_out_of_range": Kind(
+        ("work_injuries_out_of_range",), _value("work_injuries", lambda v, rng: -rng.integers(1, 4, v.size))
+    ),
+    "frontline_workers_exceeds_total": Kind(
+        ("frontline_workers_exceeds_total",), _exceed("frontline_workers", lambda df, r: _num(df, "employees_total", r))
+    ),
+    "dispatched_workers_exceeds_total": Kind(
+        ("dispatched_workers_exceeds_total", "contract_signed_exceeds_employees"), _dispatched_exceed
+    ),
+    "contract_signed_exceeds_employees": Kind(
+        ("contract_signed_exceeds_employees",),
+        _exceed("contract_signed", lambda df, r: _num(df, "employees_total", r) - _num(df, "dispatched_workers", r)),
+    ),
     "skill_counts_exceed_total": Kind(("skill_counts_exceed_total",), _skill_exceed),
-    "payroll_total_not_positive": Kind(("payroll_total_not_positive",), _value(
-        "payroll_total", lambda v, rng: np.zeros(v.size))),
+    "payroll_total_not_positive": Kind(
+        ("payroll_total_not_positive",), _value("payroll_total", lambda v, rng: np.zeros(v.size))
+    ),
     "edu_fund_frontline_exceeds_used": Kind(("edu_fund_frontline_exceeds_used",), _frontline_fund_exceed),
-    "union_members_exceeds_total": Kind(("union_members_exceeds_total",), _exceed(
-        "union_members", lambda df, r: _num(df, "employees_total", r))),
-    "collective_contract_covered_exceeds_total": Kind(("collective_contract_covered_exceeds_total",),
-                                                      _covered_exceed),
-    "collective_contract_covered_without_contract": Kind(("collective_contract_covered_without_contract",),
-                                                         _covered_without),
-    "teams_without_party_member_exceeds_teams": Kind(("teams_without_party_member_exceeds_teams",), _exceed(
-        "teams_without_party_member", lambda df, r: _num(df, "teams_total", r))),
-    "hires_under35_exceeds_hires": Kind(("hires_under35_exceeds_hires",), _exceed(
-        "hires_under35", lambda df, r: _num(df, "hires", r))),
-    "migrant_workers_exceeds_total": Kind(("migrant_workers_exceeds_total",), _exceed(
-        "migrant_workers", lambda df, r: _num(df, "employees_total", r))),
+    "union_members_exceeds_total": Kind(
+        ("union_members_exceeds_total",), _exceed("union_members", lambda df, r: _num(df, "employees_total", r))
+    ),
+    "collective_contract_covered_exceeds_total": Kind(("collective_contract_covered_exceeds_total",), _covered_exceed),
+    "collective_contract_covered_without_contract": Kind(
+        ("collective_contract_covered_without_contract",), _covered_without
+    ),
+    "teams_without_party_member_exceeds_teams": Kind(
+        ("teams_without_party_member_exceeds_teams",),
+        _exceed("teams_without_party_member", lambda df, r: _num(df, "teams_total", r)),
+    ),
+    "hires_under35_exceeds_hires": Kind(
+        ("hires_under35_exceeds_hires",), _exceed("hires_under35", lambda df, r: _num(df, "hires", r))
+    ),
+    "migrant_workers_exceeds_total": Kind(
+        ("migrant_workers_exceeds_total",), _exceed("migrant_workers", lambda df, r: _num(df, "employees_total", r))
+    ),
     "submitted_at_missing": Kind(("submitted_at_missing",), _missing("submitted_at")),
-    "submitted_at_bad_format": Kind(("submitted_at_bad_format",), _text(
-        "submitted_at", ["2027-02-30 09:15:00", "二〇二七年二月", "上周五"]), TEXT),
+    "submitted_at_bad_format": Kind(
+        ("submitted_at_bad_format",), _text("submitted_at", ["2027-02-30 09:15:00", "二〇二七年二月", "上周五"]), TEXT
+    ),
 }
 
 
 # --- placing them ---------------------------------------------------------------------------------------------
+
 
 def _free_rows(sheets: list[Sheet], count: int, rng: np.random.Generator) -> list[np.ndarray]:
     """`count` distinct unprotected rows spread over the sheets in proportion to their size, as sorted positions
@@ -411,4 +478,3 @@ def inject(sheets: list[Sheet], kinds: dict[str, Kind], n_rows: int, rng: np.ran
             kind.apply(sheets[i], rows, rng, year)
             sheets[i].flag(rows, *kind.codes)
             used[i][rows] = True
-

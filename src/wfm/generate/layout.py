@@ -40,22 +40,40 @@ class FileStyle:
 
 _SURVEY_STYLES = (
     FileStyle("csv", "utf-8", "en", yesno="是否", skill="code", missing=0.003, share=0.30),
-    FileStyle("csv", "gb18030", "zh", shuffle=True, yesno="YN", skill="name", thousands=0.3, fullwidth=0.02,
-              crlf=True, share=0.20),
-    FileStyle("csv", "utf-8-sig", "mixed", shuffle=True, yesno="10", skill="grade", missing=0.005,
-              extra_column=True, share=0.20),
-    FileStyle("xlsx", None, "zh", metadata=True, yesno="truefalse", skill="mixed", thousands=0.1,
-              share=0.15, row_cap=20_000),
+    FileStyle(
+        "csv",
+        "gb18030",
+        "zh",
+        shuffle=True,
+        yesno="YN",
+        skill="name",
+        thousands=0.3,
+        fullwidth=0.02,
+        crlf=True,
+        share=0.20,
+    ),
+    FileStyle(
+        "csv",
+        "utf-8-sig",
+        "mixed",
+        shuffle=True,
+        yesno="10",
+        skill="grade",
+        missing=0.005,
+        extra_column=True,
+        share=0.20,
+    ),
+    FileStyle(
+        "xlsx", None, "zh", metadata=True, yesno="truefalse", skill="mixed", thousands=0.1, share=0.15, row_cap=20_000
+    ),
     FileStyle("parquet", None, "en", share=0.15),
 )
 _ENTERPRISE_STYLES = (
     FileStyle("csv", "utf-8", "en", yesno="是否", missing=0.01, share=0.35),
-    FileStyle("csv", "gb18030", "zh", shuffle=True, yesno="YN", thousands=0.3, fullwidth=0.02, crlf=True,
-              share=0.25),
+    FileStyle("csv", "gb18030", "zh", shuffle=True, yesno="YN", thousands=0.3, fullwidth=0.02, crlf=True, share=0.25),
     FileStyle("xlsx", None, "zh", metadata=True, yesno="10", thousands=0.1, share=0.15, row_cap=20_000),
     FileStyle("parquet", None, "en", share=0.20),
-    FileStyle("csv", "utf-8-sig", "mixed", shuffle=True, yesno="mixed", missing=0.02, extra_column=True,
-              share=0.05),
+    FileStyle("csv", "utf-8-sig", "mixed", shuffle=True, yesno="mixed", missing=0.02, extra_column=True, share=0.05),
 )
 #: national scale: the bulk goes to the plain UTF-8 CSV, the other variants stay present but small
 _NATIONAL_SHARES = {"survey": (0.70, 0.05, 0.05, 0.02, 0.18), "enterprise": (0.60, 0.06, 0.02, 0.27, 0.05)}
@@ -88,8 +106,10 @@ def plan(source: str, period: str, scale: str, formats: tuple[str, ...]) -> list
     """The files (path, style) of one source and period, keeping only the requested formats."""
     styles = _SURVEY_STYLES if source == "survey" else _ENTERPRISE_STYLES
     if scale == "national":  # openpyxl writes about 50,000 cells a second: keep the workbooks small
-        styles = tuple(replace(s, share=sh, row_cap=2000 if s.row_cap else None)
-                       for s, sh in zip(styles, _NATIONAL_SHARES[source], strict=True))
+        styles = tuple(
+            replace(s, share=sh, row_cap=2000 if s.row_cap else None)
+            for s, sh in zip(styles, _NATIONAL_SHARES[source], strict=True)
+        )
     kept = [s for s in styles if s.fmt in formats]
     if not kept:
         raise ValueError(f"none of the formats {formats} can be written")

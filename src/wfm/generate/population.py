@@ -91,8 +91,25 @@ def _province_section_weights() -> np.ndarray:
     prov_w = np.array([codes.PROVINCE_WEIGHT[p] for p in codes.PROVINCE_CODES])
     w = prov_w[:, None] * _SECTION_FIRM_WEIGHT[None, :]
     adjust = {
-        "B": {"14": 6, "15": 5, "61": 4, "65": 4, "23": 3, "52": 3, "62": 2, "64": 3, "63": 3,
-              "31": 0.2, "11": 0.3, "12": 0.5, "44": 0.3, "33": 0.3, "32": 0.3, "35": 0.5, "46": 0.5},
+        "B": {
+            "14": 6,
+            "15": 5,
+            "61": 4,
+            "65": 4,
+            "23": 3,
+            "52": 3,
+            "62": 2,
+            "64": 3,
+            "63": 3,
+            "31": 0.2,
+            "11": 0.3,
+            "12": 0.5,
+            "44": 0.3,
+            "33": 0.3,
+            "32": 0.3,
+            "35": 0.5,
+            "46": 0.5,
+        },
         "D": {"54": 3, "63": 3, "65": 2, "52": 2, "53": 2, "15": 2, "64": 2},
         "E": {"11": 1.5, "50": 1.5, "51": 1.4, "54": 2, "63": 1.5},
     }
@@ -140,10 +157,16 @@ def make_enterprises(n: int, rng: np.random.Generator, size_cap: int) -> pd.Data
     quality = rng.standard_normal(n) + 0.5 * state + 0.3 * log_size  # how formal the firm's management is
     has_union = rng.random(n) < _sigmoid(-1.6 + 1.0 * log_size + 2.0 * state + 0.5 * quality)
     prov_wage = np.array([codes.PROVINCE_WAGE[p] for p in codes.PROVINCE_CODES])[prov_idx]
-    wage_factor = (prov_wage * _SECTION_WAGE[sec_idx] * np.where(state, 1.08, 1.0) * size ** 0.04
-                   * np.exp(0.12 * rng.standard_normal(n)))
-    productivity = (_SECTION_PRODUCTIVITY[sec_idx] * np.where(state, 1.3, 1.0) * size ** 0.08
-                    * np.exp(0.6 * rng.standard_normal(n)))
+    wage_factor = (
+        prov_wage
+        * _SECTION_WAGE[sec_idx]
+        * np.where(state, 1.08, 1.0)
+        * size**0.04
+        * np.exp(0.12 * rng.standard_normal(n))
+    )
+    productivity = (
+        _SECTION_PRODUCTIVITY[sec_idx] * np.where(state, 1.3, 1.0) * size**0.08 * np.exp(0.6 * rng.standard_normal(n))
+    )
 
     reg_state = np.array(list(codes.REGISTRATION_STATE))
     reg_other = np.array(list(codes.REGISTRATION_OTHER))
@@ -161,23 +184,36 @@ def make_enterprises(n: int, rng: np.random.Generator, size_cap: int) -> pd.Data
     uscc = codes.make_usccs(registered, np.arange(n), rng)
 
     names = _enterprise_names(prov_idx, division, registration, size, rng)
-    return pd.DataFrame({
-        "prov": prov_idx.astype(np.int8), "sec": sec_idx.astype(np.int8), "division": text(division),
-        "industry_class": text(industry_class), "state": state, "base_size": size, "quality": quality,
-        "has_union": has_union, "wage_factor": wage_factor, "productivity": productivity,
-        "registration_type": registration.astype(np.int64), "region_code": text(region), "uscc": text(uscc),
-        "enterprise_name": text(names),
-    })
+    return pd.DataFrame(
+        {
+            "prov": prov_idx.astype(np.int8),
+            "sec": sec_idx.astype(np.int8),
+            "division": text(division),
+            "industry_class": text(industry_class),
+            "state": state,
+            "base_size": size,
+            "quality": quality,
+            "has_union": has_union,
+            "wage_factor": wage_factor,
+            "productivity": productivity,
+            "registration_type": registration.astype(np.int64),
+            "region_code": text(region),
+            "uscc": text(uscc),
+            "enterprise_name": text(names),
+        }
+    )
 
 
-def _enterprise_names(prov_idx: np.ndarray, division: np.ndarray, registration: np.ndarray,
-                      size: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _enterprise_names(
+    prov_idx: np.ndarray, division: np.ndarray, registration: np.ndarray, size: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Fake names: province + two brand characters + a word for the trade + a legal-form suffix."""
     n = prov_idx.shape[0]
     prov_name = np.array(list(codes.PROVINCES.values()))[prov_idx]
     brand = np.char.add(_BRANDS[rng.integers(0, _BRANDS.size, n)], _BRANDS[rng.integers(0, _BRANDS.size, n)])
     word = np.array([codes.DIVISION_WORD[d] for d in codes.DIVISIONS])[
-        np.searchsorted(np.array(codes.DIVISIONS), division)]
+        np.searchsorted(np.array(codes.DIVISIONS), division)
+    ]
     suffix = np.where(np.isin(registration, [160, 174]), 2, np.where(size >= 1000, 3, rng.integers(0, 2, n)))
     names = np.char.add(np.char.add(np.char.add(prov_name, brand), word), _SUFFIX[suffix])
     # a few names hold a comma (the CSV must quote them); NFKC folds a full-width comma to this one anyway
@@ -191,6 +227,7 @@ def period_sizes(base_size: np.ndarray, year: int, rng: np.random.Generator, siz
 
 
 # --- platform work ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PlatformFrame:
@@ -218,6 +255,7 @@ def make_platform_frame(total: int, rng: np.random.Generator, min_size: int) -> 
 # --- workers ---------------------------------------------------------------------------------------------------
 
 Workers = dict[str, np.ndarray]
+
 
 @dataclass(frozen=True)
 class Block:
@@ -254,7 +292,7 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     """Every worker of the block's enterprises, as column arrays (one element per worker)."""
     local = np.repeat(np.arange(block.sizes.size), block.sizes)
     n = local.size
-    e = ent.iloc[block.first:block.first + block.sizes.size]
+    e = ent.iloc[block.first : block.first + block.sizes.size]
     sec = e["sec"].to_numpy()[local]
     state_b = e["state"].to_numpy()[local]
     state = _f(state_b)
@@ -272,12 +310,12 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     agef = _f(age)
     hukou = np.where(migrant, 1, np.where(_u(rng, n) < 0.3 + 0.4 * _f(age < 35), 3, 2)).astype(np.int8)
 
-    edu_latent = (_z(rng, n) + 0.6 * _f(~migrant) - 0.03 * (agef - 38) + 0.3 * state + 0.4 * is_utility
-                  + 0.1 * log_size)
+    edu_latent = _z(rng, n) + 0.6 * _f(~migrant) - 0.03 * (agef - 38) + 0.3 * state + 0.4 * is_utility + 0.1 * log_size
     education = (1 + np.searchsorted(_EDU_CUTS, edu_latent)).astype(np.int8)
 
-    attrs = _common_attributes(rng, n, age=agef, migrant=migrant, education=education, state=state,
-                               log_size=log_size, platform=False)
+    attrs = _common_attributes(
+        rng, n, age=agef, migrant=migrant, education=education, state=state, log_size=log_size, platform=False
+    )
     skill = attrs["skill"]
     graded = _f(skill < NONE_SKILL)
 
@@ -290,7 +328,7 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     contract = _contracts(rng, form, state, is_building, quality, agef, log_size)
 
     wage = _wages(rng, _f(e["wage_factor"].to_numpy())[local], skill, education, agef, male, form)
-    extra = (_SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * _f(migrant) - 1.0 * quality + 5.0 * _z(rng, n))
+    extra = _SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * _f(migrant) - 1.0 * quality + 5.0 * _z(rng, n)
     hours = np.clip(40 + np.round(np.maximum(extra, 0)), 30, 84).astype(np.int16)
 
     p_train = _sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible)
@@ -299,12 +337,33 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     soc_p = _sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * flexible - 0.4 * is_building)
     arrears_p = _sigmoid(-4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
     comp_p = _sigmoid(-2.7 + 0.8 * state + 0.35 * graded * _f(skill >= 2) + 0.2 * log_size)
-    out = _finish(rng, n, attrs=attrs, age=age, male=male, hukou=hukou, education=education, wage=wage,
-                  hours=hours, form=form, contract=contract, p_train=p_train, union_p=union_p, soc_p=soc_p,
-                  arrears_p=arrears_p, comp_p=comp_p, state=state)
-    out.update(unit=(block.first + local).astype(np.int64), pos=_positions(block.sizes), sec=sec.astype(np.int8),
-               prov=e["prov"].to_numpy()[local], platform=np.zeros(n, dtype=bool),
-               oip=np.full(n, -1, dtype=np.int8))
+    out = _finish(
+        rng,
+        n,
+        attrs=attrs,
+        age=age,
+        male=male,
+        hukou=hukou,
+        education=education,
+        wage=wage,
+        hours=hours,
+        form=form,
+        contract=contract,
+        p_train=p_train,
+        union_p=union_p,
+        soc_p=soc_p,
+        arrears_p=arrears_p,
+        comp_p=comp_p,
+        state=state,
+    )
+    out.update(
+        unit=(block.first + local).astype(np.int64),
+        pos=_positions(block.sizes),
+        sec=sec.astype(np.int8),
+        prov=e["prov"].to_numpy()[local],
+        platform=np.zeros(n, dtype=bool),
+        oip=np.full(n, -1, dtype=np.int8),
+    )
     return out
 
 
@@ -320,8 +379,9 @@ def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generato
     edu_latent = _z(rng, n) + 0.4 * _f(~migrant) - 0.02 * (agef - 33)
     education = (1 + np.searchsorted(_EDU_CUTS_PLATFORM, edu_latent)).astype(np.int8)
     zeros = np.zeros(n, dtype=np.float32)
-    attrs = _common_attributes(rng, n, age=agef, migrant=migrant, education=education, state=zeros,
-                               log_size=zeros, platform=True)
+    attrs = _common_attributes(
+        rng, n, age=agef, migrant=migrant, education=education, state=zeros, log_size=zeros, platform=True
+    )
     # riders earn more per month than factory hands but work longer (industry surveys: 6–7 thousand yuan)
     form = np.full(n, 3, dtype=np.int8)
     wage = _wages(rng, np.full(n, 1.25, dtype=np.float32), attrs["skill"], education, agef, male, form)
@@ -329,14 +389,35 @@ def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generato
     u = _u(rng, n)
     contract = np.where(u < 0.75, 9, np.where(u < 0.90, 3, 2)).astype(np.int8)
     p = np.full(n, 1.0, dtype=np.float32)
-    out = _finish(rng, n, attrs=attrs, age=age, male=male, hukou=hukou, education=education, wage=wage,
-                  hours=hours, form=form, contract=contract, p_train=0.35 * p, union_p=0.18 * p, soc_p=0.25 * p,
-                  arrears_p=0.02 * p, comp_p=0.03 * p, state=zeros)
+    out = _finish(
+        rng,
+        n,
+        attrs=attrs,
+        age=age,
+        male=male,
+        hukou=hukou,
+        education=education,
+        wage=wage,
+        hours=hours,
+        form=form,
+        contract=contract,
+        p_train=0.35 * p,
+        union_p=0.18 * p,
+        soc_p=0.25 * p,
+        arrears_p=0.02 * p,
+        comp_p=0.03 * p,
+        state=zeros,
+    )
     # a share of gig workers find building and decoration jobs through platforms: they carry a section E code
     gig_builder = _u(rng, n) < 0.12
-    out.update(unit=(block.first + local).astype(np.int64), pos=_positions(block.sizes),
-               sec=np.where(gig_builder, 3, NO_SECTION).astype(np.int8), prov=frame.prov[block.first + local],
-               platform=np.ones(n, dtype=bool), oip=(_u(rng, n) < 0.45).astype(np.int8))
+    out.update(
+        unit=(block.first + local).astype(np.int64),
+        pos=_positions(block.sizes),
+        sec=np.where(gig_builder, 3, NO_SECTION).astype(np.int8),
+        prov=frame.prov[block.first + local],
+        platform=np.ones(n, dtype=bool),
+        oip=(_u(rng, n) < 0.45).astype(np.int8),
+    )
     return out
 
 
@@ -346,13 +427,22 @@ def _positions(sizes: np.ndarray) -> np.ndarray:
     return (np.arange(starts.size) - starts).astype(np.int64)
 
 
-def _common_attributes(rng: np.random.Generator, n: int, *, age: np.ndarray, migrant: np.ndarray,
-                       education: np.ndarray, state: np.ndarray, log_size: np.ndarray,
-                       platform: bool) -> Workers:
+def _common_attributes(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    age: np.ndarray,
+    migrant: np.ndarray,
+    education: np.ndarray,
+    state: np.ndarray,
+    log_size: np.ndarray,
+    platform: bool,
+) -> Workers:
     """Skill level, certificate and craftsman title: driven by education, experience and the employer."""
     experience = np.clip(age - 18, 0, 25)
-    latent = (_z(rng, n) + 0.35 * _f(education - 2) + 0.025 * experience + 0.25 * state + 0.15 * log_size
-              - 0.25 * _f(migrant))
+    latent = (
+        _z(rng, n) + 0.35 * _f(education - 2) + 0.025 * experience + 0.25 * state + 0.15 * log_size - 0.25 * _f(migrant)
+    )
     if platform:  # platform work rarely comes with a skill grade
         latent -= 0.9
     level = np.searchsorted(_SKILL_CUTS, latent, side="right")  # 0 = none, 1..7 = L1..L7
@@ -367,8 +457,15 @@ def _common_attributes(rng: np.random.Generator, n: int, *, age: np.ndarray, mig
     return {"skill": skill, "certificate": cert, "title": title}
 
 
-def _contracts(rng: np.random.Generator, form: np.ndarray, state: np.ndarray, is_building: np.ndarray,
-               quality: np.ndarray, age: np.ndarray, log_size: np.ndarray) -> np.ndarray:
+def _contracts(
+    rng: np.random.Generator,
+    form: np.ndarray,
+    state: np.ndarray,
+    is_building: np.ndarray,
+    quality: np.ndarray,
+    age: np.ndarray,
+    log_size: np.ndarray,
+) -> np.ndarray:
     """Labour-contract type: unsigned contracts concentrate on building sites and in small private firms."""
     u = _u(rng, form.shape[0])
     p_none = _sigmoid(-2.6 + 1.3 * is_building - 0.6 * quality - 1.5 * state - 0.3 * (log_size - 1.5))
@@ -380,19 +477,50 @@ def _contracts(rng: np.random.Generator, form: np.ndarray, state: np.ndarray, is
     return np.where(form == 1, direct, np.where(form == 2, dispatched, flexible)).astype(np.int8)
 
 
-def _wages(rng: np.random.Generator, factor: np.ndarray, skill: np.ndarray, education: np.ndarray,
-           age: np.ndarray, male: np.ndarray, form: np.ndarray) -> np.ndarray:
+def _wages(
+    rng: np.random.Generator,
+    factor: np.ndarray,
+    skill: np.ndarray,
+    education: np.ndarray,
+    age: np.ndarray,
+    male: np.ndarray,
+    form: np.ndarray,
+) -> np.ndarray:
     """Monthly wage in yuan, a multiple of 10: log-normal, rising with skill, education and experience."""
     x = age - 18
-    log_w = (np.log(_WAGE_BASE * factor) + _SKILL_PREMIUM[skill] + _EDU_PREMIUM[education]
-             + 0.022 * x - 0.00045 * x * x - 0.12 * _f(~male) - 0.05 * _f(form == 4) + 0.30 * _z(rng, skill.shape[0]))
+    log_w = (
+        np.log(_WAGE_BASE * factor)
+        + _SKILL_PREMIUM[skill]
+        + _EDU_PREMIUM[education]
+        + 0.022 * x
+        - 0.00045 * x * x
+        - 0.12 * _f(~male)
+        - 0.05 * _f(form == 4)
+        + 0.30 * _z(rng, skill.shape[0])
+    )
     return (np.clip(np.round(np.exp(log_w) / 10), 150, 30_000) * 10).astype(np.int64)
 
 
-def _finish(rng: np.random.Generator, n: int, *, attrs: Workers, age: np.ndarray, male: np.ndarray,
-            hukou: np.ndarray, education: np.ndarray, wage: np.ndarray, hours: np.ndarray, form: np.ndarray,
-            contract: np.ndarray, p_train: np.ndarray, union_p: np.ndarray, soc_p: np.ndarray,
-            arrears_p: np.ndarray, comp_p: np.ndarray, state: np.ndarray) -> Workers:
+def _finish(
+    rng: np.random.Generator,
+    n: int,
+    *,
+    attrs: Workers,
+    age: np.ndarray,
+    male: np.ndarray,
+    hukou: np.ndarray,
+    education: np.ndarray,
+    wage: np.ndarray,
+    hours: np.ndarray,
+    form: np.ndarray,
+    contract: np.ndarray,
+    p_train: np.ndarray,
+    union_p: np.ndarray,
+    soc_p: np.ndarray,
+    arrears_p: np.ndarray,
+    comp_p: np.ndarray,
+    state: np.ndarray,
+) -> Workers:
     """The attributes both kinds of worker share, drawn from the probabilities their caller set."""
     skill = attrs["skill"]
     graded = skill < NONE_SKILL
@@ -405,21 +533,44 @@ def _finish(rng: np.random.Generator, n: int, *, attrs: Workers, age: np.ndarray
     t_hours = np.where(trained, np.clip(np.round(24 * np.exp(0.8 * _z(rng, n))), 1, 400), 0)
     continuing = _u(rng, n) < _sigmoid(-3.0 + 0.6 * _f(education >= 3) - 0.05 * (agef - 30))
     union = _u(rng, n) < union_p
-    party = _u(rng, n) < _sigmoid(-3.7 + 0.6 * _f(education >= 4) + 1.4 * state + 0.02 * (agef - 30)
-                                  + 0.5 * _f(graded & (skill >= 4)))
-    innovation = _u(rng, n) < _sigmoid(-2.6 + 0.5 * state + 0.4 * _f(graded & (skill >= 3))
-                                       + 0.3 * _f(education >= 3))
+    party = _u(rng, n) < _sigmoid(
+        -3.7 + 0.6 * _f(education >= 4) + 1.4 * state + 0.02 * (agef - 30) + 0.5 * _f(graded & (skill >= 4))
+    )
+    innovation = _u(rng, n) < _sigmoid(-2.6 + 0.5 * state + 0.4 * _f(graded & (skill >= 3)) + 0.3 * _f(education >= 3))
     arrears = _u(rng, n) < arrears_p
     # the three senses share one latent well-being: better paid, unionised, skilled, not owed wages, shorter hours
-    mood = (0.5 * np.log(_f(wage) / 5000.0) - 1.2 * _f(arrears) - 0.03 * (hoursf - 44) + 0.2 * _f(union)
-            + 0.15 * _f(graded) + _z(rng, n))
+    mood = (
+        0.5 * np.log(_f(wage) / 5000.0)
+        - 1.2 * _f(arrears)
+        - 0.03 * (hoursf - 44)
+        + 0.2 * _f(union)
+        + 0.15 * _f(graded)
+        + _z(rng, n)
+    )
     senses = [np.clip(np.round(3.6 + 0.75 * mood + 0.55 * _z(rng, n)), 1, 5).astype(np.int8) for _ in range(3)]
     return {
-        "male": male, "age": age, "hukou": hukou, "education": education, "skill": skill,
-        "title": attrs["title"], "form": form, "contract": contract, "wage": wage, "hours": hours,
-        "overtime": overtime, "trained": trained, "training_hours": t_hours.astype(np.int16),
-        "continuing": continuing, "certificate": attrs["certificate"], "union": union, "party": party,
-        "injury_insurance": _u(rng, n) < soc_p, "competition": _u(rng, n) < comp_p,
-        "innovation": innovation, "arrears": arrears,
-        "sense_achievement": senses[0], "sense_gain": senses[1], "sense_happiness": senses[2],
+        "male": male,
+        "age": age,
+        "hukou": hukou,
+        "education": education,
+        "skill": skill,
+        "title": attrs["title"],
+        "form": form,
+        "contract": contract,
+        "wage": wage,
+        "hours": hours,
+        "overtime": overtime,
+        "trained": trained,
+        "training_hours": t_hours.astype(np.int16),
+        "continuing": continuing,
+        "certificate": attrs["certificate"],
+        "union": union,
+        "party": party,
+        "injury_insurance": _u(rng, n) < soc_p,
+        "competition": _u(rng, n) < comp_p,
+        "innovation": innovation,
+        "arrears": arrears,
+        "sense_achievement": senses[0],
+        "sense_gain": senses[1],
+        "sense_happiness": senses[2],
     }

@@ -27,23 +27,72 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 #: optional item columns where a respondent (or a return) may leave a value out. Enterprise: only columns no
 #: indicator reads, so the ground truth over accepted returns is unaffected.
 ITEM_COLUMNS = {
-    "survey": ("monthly_wage", "weekly_hours", "overtime_hours_month", "training_hours_12m", "continuing_education",
-               "certificate", "union_member", "party_member", "social_insurance_injury", "competition_12m",
-               "innovation_12m", "wage_arrears_12m", "sense_achievement", "sense_gain", "sense_happiness",
-               "occupation_code", "education", "contract_type"),
-    "enterprise": ("frontline_workers", "has_union", "competition_participants", "migrant_workers",
-                   "registration_type", "contact_person", "contact_phone"),
+    "survey": (
+        "monthly_wage",
+        "weekly_hours",
+        "overtime_hours_month",
+        "training_hours_12m",
+        "continuing_education",
+        "certificate",
+        "union_member",
+        "party_member",
+        "social_insurance_injury",
+        "competition_12m",
+        "innovation_12m",
+        "wage_arrears_12m",
+        "sense_achievement",
+        "sense_gain",
+        "sense_happiness",
+        "occupation_code",
+        "education",
+        "contract_type",
+    ),
+    "enterprise": (
+        "frontline_workers",
+        "has_union",
+        "competition_participants",
+        "migrant_workers",
+        "registration_type",
+        "contact_person",
+        "contact_phone",
+    ),
 }
 THOUSANDS_COLUMNS = {
     "survey": ("monthly_wage", "design_weight"),
-    "enterprise": ("revenue", "payroll_total", "edu_fund_extracted", "edu_fund_used", "employees_total",
-                   "employees_avg", "union_members", "contract_signed", "collective_contract_covered"),
+    "enterprise": (
+        "revenue",
+        "payroll_total",
+        "edu_fund_extracted",
+        "edu_fund_used",
+        "employees_total",
+        "employees_avg",
+        "union_members",
+        "contract_signed",
+        "collective_contract_covered",
+    ),
 }
 FULLWIDTH_COLUMNS = {
-    "survey": ("age", "monthly_wage", "weekly_hours", "overtime_hours_month", "training_hours_12m", "sex",
-               "education", "region_code"),
-    "enterprise": ("employees_total", "employees_avg", "frontline_workers", "hires", "separations", "teams_total",
-                   "revenue", "region_code", "industry_code"),
+    "survey": (
+        "age",
+        "monthly_wage",
+        "weekly_hours",
+        "overtime_hours_month",
+        "training_hours_12m",
+        "sex",
+        "education",
+        "region_code",
+    ),
+    "enterprise": (
+        "employees_total",
+        "employees_avg",
+        "frontline_workers",
+        "hires",
+        "separations",
+        "teams_total",
+        "revenue",
+        "region_code",
+        "industry_code",
+    ),
 }
 PADDED_COLUMNS = {"survey": ("stratum", "psu", "occupation_code"), "enterprise": ("enterprise_name", "uscc")}
 DECIMALS = {"design_weight": 4, "revenue": 1}  # other numbers: amounts with 2 decimals, or whole numbers
@@ -141,8 +190,10 @@ def variants_and_overrides(sheet: Sheet, columns: dict[str, pa.Array], rng: np.r
     for column, by_row in cells.items():
         rows = np.array(sorted(by_row), dtype=np.int64)
         texts = [by_row[r] for r in rows.tolist()]
-        texts = [MISSING_MARKERS[i] if t is None else t
-                 for t, i in zip(texts, rng.integers(0, len(MISSING_MARKERS), len(texts)), strict=True)]
+        texts = [
+            MISSING_MARKERS[i] if t is None else t
+            for t, i in zip(texts, rng.integers(0, len(MISSING_MARKERS), len(texts)), strict=True)
+        ]
         if any(c in t for t in texts for c in ',"\r\n'):
             structural.add(column)
         mask = np.zeros(n, dtype=bool)

@@ -21,8 +21,9 @@ import pandas as pd
 
 from wfm.generate.population import NONE_SKILL, Workers, text
 
-_SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
-                          "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"))
+_SURNAMES = np.array(
+    list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁")
+)
 _GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文红玉兰海燕志宏鹏飞晓东"))
 
 _FRONTLINE = np.array([0.70, 0.75, 0.55, 0.80])  # share of frontline workers by section B, C, D, E
@@ -43,15 +44,17 @@ class WorkerTotals:
     def __post_init__(self) -> None:
         self.skill = np.zeros((self.n_units, NONE_SKILL + 1), dtype=np.int64)
         self.titles = np.zeros((self.n_units, 4), dtype=np.int64)
-        self.sums = {k: np.zeros(self.n_units) for k in
-                     ("union", "dispatched", "signed", "migrant", "wage", "trained", "competition")}
+        self.sums = {
+            k: np.zeros(self.n_units)
+            for k in ("union", "dispatched", "signed", "migrant", "wage", "trained", "competition")
+        }
 
     def add(self, w: Workers | Folded) -> None:
         f = w if isinstance(w, Folded) else fold(w)
-        self.skill[f.lo:f.hi] += f.skill
-        self.titles[f.lo:f.hi] += f.titles
+        self.skill[f.lo : f.hi] += f.skill
+        self.titles[f.lo : f.hi] += f.titles
         for name, values in f.sums.items():
-            self.sums[name][f.lo:f.hi] += values
+            self.sums[name][f.lo : f.hi] += values
 
 
 @dataclass
@@ -72,13 +75,21 @@ def fold(w: Workers) -> Folded:
     k = hi - lo
     form = w["form"]
     flags = {
-        "union": w["union"], "dispatched": form == 2, "signed": ((form == 1) | (form == 4)) & (w["contract"] != 9),
-        "migrant": w["hukou"] == 1, "wage": w["wage"], "trained": w["trained"], "competition": w["competition"],
+        "union": w["union"],
+        "dispatched": form == 2,
+        "signed": ((form == 1) | (form == 4)) & (w["contract"] != 9),
+        "migrant": w["hukou"] == 1,
+        "wage": w["wage"],
+        "trained": w["trained"],
+        "competition": w["competition"],
     }
-    return Folded(lo, hi,
-                  np.bincount(local * 9 + w["skill"], minlength=k * 9).reshape(k, 9),
-                  np.bincount(local * 4 + w["title"], minlength=k * 4).reshape(k, 4),
-                  {name: np.bincount(local, weights=v.astype(np.float64), minlength=k) for name, v in flags.items()})
+    return Folded(
+        lo,
+        hi,
+        np.bincount(local * 9 + w["skill"], minlength=k * 9).reshape(k, 9),
+        np.bincount(local * 4 + w["title"], minlength=k * 4).reshape(k, 4),
+        {name: np.bincount(local, weights=v.astype(np.float64), minlength=k) for name, v in flags.items()},
+    )
 
 
 def _names(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -90,13 +101,14 @@ def _names(rng: np.random.Generator, n: int) -> np.ndarray:
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     """Fake mobile numbers (1 + 3..9 + 9 digits) and a few landlines: personal data the pipeline must drop."""
     mobile = np.char.add("1", (rng.integers(3, 10, n) * 10**9 + rng.integers(0, 10**9, n)).astype(str))
-    land = np.char.add(np.char.add("0", rng.integers(10, 1000, n).astype(str)), np.char.add(
-        "-", rng.integers(2_000_000, 9_000_000, n).astype(str)))
+    land = np.char.add(
+        np.char.add("0", rng.integers(10, 1000, n).astype(str)),
+        np.char.add("-", rng.integers(2_000_000, 9_000_000, n).astype(str)),
+    )
     return np.where(rng.random(n) < 0.85, mobile, land)
 
 
-def reported_industry_code(industry_class: np.ndarray, section: np.ndarray,
-                           rng: np.random.Generator) -> np.ndarray:
+def reported_industry_code(industry_class: np.ndarray, section: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """How a return or a respondent writes the industry: mostly the class (`3411`), sometimes led by its section
     letter (`C3411`), sometimes only the division (`34`)."""
     u = rng.random(industry_class.shape[0])
@@ -109,8 +121,9 @@ def _cents(x: np.ndarray) -> np.ndarray:
     return np.round(x * 100).astype(np.int64)
 
 
-def build_returns(ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, year: int,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def build_returns(
+    ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, year: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """One consistent return per enterprise for `year` (amounts in 万元), in the order of the frame."""
     n = sizes.size
     sec = ent["sec"].to_numpy()
@@ -148,53 +161,59 @@ def build_returns(ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, ye
     hires = rng.binomial(total, _TURNOVER[sec])
     skill = totals.skill
     titles = totals.titles
-    out = pd.DataFrame({
-        "report_period": text(str(year), n),
-        "uscc": text(ent["uscc"].to_numpy()),
-        "enterprise_name": text(ent["enterprise_name"].to_numpy()),
-        "region_code": text(ent["region_code"].to_numpy()),
-        "industry_code": text(reported_industry_code(ent["industry_class"].to_numpy().astype(str),
-                                                     np.array(["B", "C", "D", "E"])[sec], rng)),
-        "registration_type": ent["registration_type"].to_numpy(),
-        "state_controlled": state.astype(np.int8),
-        "revenue": revenue,
-        "employees_total": total,
-        "employees_avg": avg,
-        "frontline_workers": frontline,
-        "dispatched_workers": dispatched,
-        "contract_signed": signed,
-        **{f"skill_l{k}": skill[:, k] for k in range(8)},
-        "craftsmen_national": titles[:, 3],
-        "craftsmen_provincial": titles[:, 2],
-        "craftsmen_municipal": titles[:, 1],
-        "payroll_total": payroll_c / 100,
-        "edu_fund_extracted": extracted_c / 100,
-        "edu_fund_used": used_c / 100,
-        "edu_fund_frontline": frontline_c / 100,
-        "training_person_times": np.round(totals.sums["trained"] * rng.uniform(1.0, 2.5, n)).astype(np.int64),
-        "has_union": has_union.astype(np.int8),
-        "union_members": totals.sums["union"].astype(np.int64),
-        "workers_congress_held": congress.astype(np.int8),
-        "collective_contract": collective.astype(np.int8),
-        "collective_contract_covered": covered,
-        "employee_director": director.astype(np.int8),
-        "teams_total": teams,
-        "teams_without_party_member": no_party,
-        "innovation_studios": rng.poisson(total / 1500 * np.where(state, 2.0, 1.0)),
-        "adopted_suggestions": rng.poisson(total * 0.04 * np.where(state, 1.5, 1.0)),
-        "competition_participants": np.round(totals.sums["competition"] * rng.uniform(1.0, 1.6, n)).astype(
-            np.int64),
-        "work_injuries": rng.poisson(avg * _INJURY[sec] / 1e5),
-        "occupational_disease_cases": rng.poisson(avg * _DISEASE[sec] / 1e5),
-        "labor_disputes": rng.poisson(total * 6e-4 * np.where(state, 0.5, 1.0)),
-        "hires": hires,
-        "hires_under35": rng.binomial(hires, 0.62),
-        "separations": rng.binomial(avg, np.maximum(_TURNOVER[sec] - 0.01, 0.01)),
-        "migrant_workers": totals.sums["migrant"].astype(np.int64),
-        "submitted_at": _submission_times(year, n, rng),
-        "contact_person": text(_names(rng, n)),
-        "contact_phone": text(_phones(rng, n)),
-    })
+    out = pd.DataFrame(
+        {
+            "report_period": text(str(year), n),
+            "uscc": text(ent["uscc"].to_numpy()),
+            "enterprise_name": text(ent["enterprise_name"].to_numpy()),
+            "region_code": text(ent["region_code"].to_numpy()),
+            "industry_code": text(
+                reported_industry_code(
+                    ent["industry_class"].to_numpy().astype(str), np.array(["B", "C", "D", "E"])[sec], rng
+                )
+            ),
+            "registration_type": ent["registration_type"].to_numpy(),
+            "state_controlled": state.astype(np.int8),
+            "revenue": revenue,
+            "employees_total": total,
+            "employees_avg": avg,
+            "frontline_workers": frontline,
+            "dispatched_workers": dispatched,
+            "contract_signed": signed,
+            **{f"skill_l{k}": skill[:, k] for k in range(8)},
+            "craftsmen_national": titles[:, 3],
+            "craftsmen_provincial": titles[:, 2],
+            "craftsmen_municipal": titles[:, 1],
+            "payroll_total": payroll_c / 100,
+            "edu_fund_extracted": extracted_c / 100,
+            "edu_fund_used": used_c / 100,
+            "edu_fund_frontline": frontline_c / 100,
+            "training_person_times": np.round(totals.sums["trained"] * rng.uniform(1.0, 2.5, n)).astype(np.int64),
+            "has_union": has_union.astype(np.int8),
+            "union_members": totals.sums["union"].astype(np.int64),
+            "workers_congress_held": congress.astype(np.int8),
+            "collective_contract": collective.astype(np.int8),
+            "collective_contract_covered": covered,
+            "employee_director": director.astype(np.int8),
+            "teams_total": teams,
+            "teams_without_party_member": no_party,
+            "innovation_studios": rng.poisson(total / 1500 * np.where(state, 2.0, 1.0)),
+            "adopted_suggestions": rng.poisson(total * 0.04 * np.where(state, 1.5, 1.0)),
+            "competition_participants": np.round(totals.sums["competition"] * rng.uniform(1.0, 1.6, n)).astype(
+                np.int64
+            ),
+            "work_injuries": rng.poisson(avg * _INJURY[sec] / 1e5),
+            "occupational_disease_cases": rng.poisson(avg * _DISEASE[sec] / 1e5),
+            "labor_disputes": rng.poisson(total * 6e-4 * np.where(state, 0.5, 1.0)),
+            "hires": hires,
+            "hires_under35": rng.binomial(hires, 0.62),
+            "separations": rng.binomial(avg, np.maximum(_TURNOVER[sec] - 0.01, 0.01)),
+            "migrant_workers": totals.sums["migrant"].astype(np.int64),
+            "submitted_at": _submission_times(year, n, rng),
+            "contact_person": text(_names(rng, n)),
+            "contact_phone": text(_phones(rng, n)),
+        }
+    )
     return out
 
 
@@ -216,10 +235,12 @@ def slipped_versions(current: pd.DataFrame, rng: np.random.Generator) -> pd.Data
     first = current.copy()
     n = len(first)
     first["submitted_at"] = current["submitted_at"].to_numpy() - rng.integers(2, 40, n).astype("timedelta64[D]")
-    first["payroll_total"] = np.maximum(np.round(current["payroll_total"].to_numpy() * rng.uniform(0.8, 0.95, n),
-                                                 2), 0.01)
-    first["training_person_times"] = np.round(current["training_person_times"].to_numpy()
-                                              * rng.uniform(0.5, 0.9, n)).astype(np.int64)
+    first["payroll_total"] = np.maximum(
+        np.round(current["payroll_total"].to_numpy() * rng.uniform(0.8, 0.95, n), 2), 0.01
+    )
+    first["training_person_times"] = np.round(
+        current["training_person_times"].to_numpy() * rng.uniform(0.5, 0.9, n)
+    ).astype(np.int64)
     # spending reported higher before correction keeps frontline ≤ used true
     first["edu_fund_used"] = np.round(current["edu_fund_used"].to_numpy() * rng.uniform(1.05, 1.3, n), 2)
     first["work_injuries"] = current["work_injuries"].to_numpy() + rng.integers(0, 3, n)

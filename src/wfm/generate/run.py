@@ -43,13 +43,32 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "demo": Scale(enterprises=3000, survey_rows=8000, take_per_psu=12, platform_rows_share=0.08,
-                  platform_workers_share=0.09, size_cap=9000, block_workers=400_000, survey_defect_rate=0.008,
-                  enterprise_defect_rate=0.015, duplicate_rate=0.001, resubmission_rate=0.02),
-    "national": Scale(enterprises=500_000, survey_rows=1_000_000, take_per_psu=20, platform_rows_share=0.08,
-                      platform_workers_share=0.09, size_cap=100_000, block_workers=1_000_000,
-                      survey_defect_rate=0.008, enterprise_defect_rate=0.01, duplicate_rate=0.0005,
-                      resubmission_rate=0.01),
+    "demo": Scale(
+        enterprises=3000,
+        survey_rows=8000,
+        take_per_psu=12,
+        platform_rows_share=0.08,
+        platform_workers_share=0.09,
+        size_cap=9000,
+        block_workers=400_000,
+        survey_defect_rate=0.008,
+        enterprise_defect_rate=0.015,
+        duplicate_rate=0.001,
+        resubmission_rate=0.02,
+    ),
+    "national": Scale(
+        enterprises=500_000,
+        survey_rows=1_000_000,
+        take_per_psu=20,
+        platform_rows_share=0.08,
+        platform_workers_share=0.09,
+        size_cap=100_000,
+        block_workers=1_000_000,
+        survey_defect_rate=0.008,
+        enterprise_defect_rate=0.01,
+        duplicate_rate=0.0005,
+        resubmission_rate=0.01,
+    ),
 }
 
 
@@ -66,8 +85,14 @@ class Streams:
         return np.random.default_rng(self.seq(period, step, index))
 
 
-def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: int = 1,
-             formats: tuple[str, ...] = FORMATS, progress: bool = False) -> dict:
+def generate(
+    out_dir: Path,
+    scale: str = "demo",
+    seed: int = 20261124,
+    periods: int = 1,
+    formats: tuple[str, ...] = FORMATS,
+    progress: bool = False,
+) -> dict:
     """Write a synthetic data set under `out_dir` and return its manifest (also written as manifest.json).
 
     `out_dir/survey/*`, `out_dir/enterprise/*`: the input files; `out_dir/refused/{survey,enterprise}/*`: files
@@ -96,8 +121,7 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
     bar = tqdm(total=len(years) * 4, desc=f"wfm generate {scale}", unit="step", disable=not progress)
     for year in years:
         period = str(year)
-        sizes = population.period_sizes(ent["base_size"].to_numpy(), year, streams.rng(year, "sizes"),
-                                         cfg.size_cap)
+        sizes = population.period_sizes(ent["base_size"].to_numpy(), year, streams.rng(year, "sizes"), cfg.size_cap)
         survey_df, w_truth, totals = _survey_and_population(ent, sizes, cfg, streams, year, bar)
         gt["W"].update(_defined(w_truth.values(period)))
         everyone = int(w_truth.cells[:, 0].sum())
@@ -106,15 +130,17 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
         bar.update()
 
         survey_sheets = _survey_sheets(survey_df, cfg, scale, period, formats, streams.rng(year, "survey-defects"))
-        enterprise_sheets, resub = _enterprise_sheets(returns_df, cfg, scale, period, formats,
-                                                      streams.rng(year, "enterprise-defects"))
+        enterprise_sheets, resub = _enterprise_sheets(
+            returns_df, cfg, scale, period, formats, streams.rng(year, "enterprise-defects")
+        )
         resubmissions.extend(resub)
         for sheets in (survey_sheets, enterprise_sheets):
             for i, sheet in enumerate(sheets):
                 sheet.data = sheet.data.drop(columns=["_protected", "_key"])
                 files[sheet.path] = writers.write(sheet, out_dir, streams.rng(year, "write:" + sheet.path, i))
                 defect_files[sheet.path] = {
-                    "source": sheet.source, "rows_total": len(sheet.data),
+                    "source": sheet.source,
+                    "rows_total": len(sheet.data),
                     "rows": {str(r + 1): sheet.reasons[r] for r in sorted(sheet.reasons)},
                 }
         bar.update()
@@ -123,23 +149,30 @@ def generate(out_dir: Path, scale: str = "demo", seed: int = 20261124, periods: 
         if year == years[-1]:
             for source, df in (("survey", survey_df), ("enterprise", returns_df)):
                 small = layout.Sheet(source, "", layout.FileStyle("csv"), df.head(40).reset_index(drop=True))
-                for path, entry in writers.write_refused(small, out_dir, period, streams.rng(year, "refused"),
-                                                         formats).items():
+                for path, entry in writers.write_refused(
+                    small, out_dir, period, streams.rng(year, "refused"), formats
+                ).items():
                     defect_files[path] = entry
                     files[path] = {"source": source, "format": path.rsplit(".", 1)[1], "refused": entry["refused"]}
         bar.update()
     bar.close()
 
     (out_dir / "ground_truth.json").write_text(_dumps(gt), encoding="utf-8")
-    (out_dir / "defects.json").write_text(_dumps({"files": defect_files, "resubmissions": resubmissions}),
-                                          encoding="utf-8")
+    (out_dir / "defects.json").write_text(
+        _dumps({"files": defect_files, "resubmissions": resubmissions}), encoding="utf-8"
+    )
     manifest = {
-        "scale": scale, "seed": seed, "periods": [str(y) for y in years], "formats": list(formats),
+        "scale": scale,
+        "seed": seed,
+        "periods": [str(y) for y in years],
+        "formats": list(formats),
         "reference_dates": {str(y): f"{y}-06-30" for y in years},
         # the survey's population (the scope): Σ design_weight of a wave estimates workers[period]["total"]
         "population": {"enterprises": int(len(ent)), "workers": workers},
-        "rows": {src: sum(f["rows"] for f in files.values() if f["source"] == src and "rows" in f)
-                 for src in ("survey", "enterprise")},
+        "rows": {
+            src: sum(f["rows"] for f in files.values() if f["source"] == src and "rows" in f)
+            for src in ("survey", "enterprise")
+        },
         "files": files,
         "ground_truth": {"W": len(gt["W"]), "E": len(gt["E"])},
     }
@@ -156,26 +189,35 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 
-def _survey_and_population(ent: pd.DataFrame, sizes: np.ndarray, cfg: Scale, streams: Streams, year: int,
-                           bar: tqdm) -> tuple[pd.DataFrame, truth.SurveyTruth, WorkerTotals]:
+def _survey_and_population(
+    ent: pd.DataFrame, sizes: np.ndarray, cfg: Scale, streams: Streams, year: int, bar: tqdm
+) -> tuple[pd.DataFrame, truth.SurveyTruth, WorkerTotals]:
     """Draw the design, then generate every worker once: fold it into the truth and the enterprise totals, and
     keep the drawn ones. Blocks are generated on two threads (numpy releases the GIL in its loops), each from
     its own stream, and merged in block order, so the result does not depend on the threads."""
-    frame = population.make_platform_frame(int(round(cfg.platform_workers_share * sizes.sum())),
-                                           streams.rng(year, "platform-frame"), min_size=max(cfg.take_per_psu * 4, 40))
+    frame = population.make_platform_frame(
+        int(round(cfg.platform_workers_share * sizes.sum())),
+        streams.rng(year, "platform-frame"),
+        min_size=max(cfg.take_per_psu * 4, 40),
+    )
     ent_stratum = ent["prov"].to_numpy().astype(np.int64) * 4 + ent["sec"].to_numpy()
     target_e = int(round(cfg.survey_rows * (1 - cfg.platform_rows_share)))
     sel_e = sample.design_enterprises(ent_stratum, sizes, target_e, cfg.take_per_psu, streams.rng(year, "design"))
     target_p = cfg.survey_rows - int(sel_e.take.sum()) - _survey_duplicates(cfg)  # copies are extra rows
     sel_p = sample.design_areas(frame.prov, frame.size, target_p, streams.rng(year, "design-platform"))
-    drawn_at = {False: (*sel_e.positions(), np.repeat(sel_e.weight, sel_e.take)),
-                True: (*sel_p.positions(), np.repeat(sel_p.weight, sel_p.take))}
+    drawn_at = {
+        False: (*sel_e.positions(), np.repeat(sel_e.weight, sel_e.take)),
+        True: (*sel_p.positions(), np.repeat(sel_p.weight, sel_p.take)),
+    }
 
     def work(job: tuple[str, int, population.Block]) -> tuple:
         kind, i, block = job
         rng = streams.rng(year, kind, i)
-        workers = (population.platform_workers(block, frame, rng) if block.platform
-                   else population.enterprise_workers(block, ent, rng))
+        workers = (
+            population.platform_workers(block, frame, rng)
+            if block.platform
+            else population.enterprise_workers(block, ent, rng)
+        )
         unit, pos, weight = drawn_at[block.platform]
         lo, hi = np.searchsorted(unit, [block.first, block.first + block.sizes.size])
         rows = (np.cumsum(block.sizes) - block.sizes)[unit[lo:hi] - block.first] + pos[lo:hi]
@@ -203,8 +245,9 @@ def _survey_and_population(ent: pd.DataFrame, sizes: np.ndarray, cfg: Scale, str
     # file order: province, stratum (sections, then the platform stratum), PSU, position in the PSU
     order = np.lexsort((w["pos"], w["unit"], np.where(w["platform"], 9, w["sec"]), w["prov"]))
     survey_df = survey_df.iloc[order].reset_index(drop=True)
-    survey_df["respondent_id"] = population.text(np.char.add(f"R{year}-", np.char.zfill(
-        np.arange(1, len(survey_df) + 1).astype(str), 7)))
+    survey_df["respondent_id"] = population.text(
+        np.char.add(f"R{year}-", np.char.zfill(np.arange(1, len(survey_df) + 1).astype(str), 7))
+    )
     return survey_df, w_truth, totals
 
 
@@ -220,15 +263,16 @@ def _ordered_map(fn: Callable, items: list, threads: int) -> Iterator:
             yield pending.popleft().result()
 
 
-def _split(df: pd.DataFrame, source: str, scale: str, period: str,
-           formats: tuple[str, ...]) -> list[layout.Sheet]:
+def _split(df: pd.DataFrame, source: str, scale: str, period: str, formats: tuple[str, ...]) -> list[layout.Sheet]:
     """Rows into the planned files; `_protected` marks rows defects must not touch, `_key` follows a row
     through insertions (copies get −1)."""
     planned = layout.plan(source, period, scale, formats)
     parts = layout.split_rows(len(df), [s for _, s in planned])
     df = df.assign(_protected=False, _key=np.arange(len(df), dtype=np.int64))
-    return [layout.Sheet(source, path, style, df.iloc[rows].reset_index(drop=True))
-            for (path, style), rows in zip(planned, parts, strict=True)]
+    return [
+        layout.Sheet(source, path, style, df.iloc[rows].reset_index(drop=True))
+        for (path, style), rows in zip(planned, parts, strict=True)
+    ]
 
 
 def _survey_duplicates(cfg: Scale) -> int:
@@ -236,8 +280,9 @@ def _survey_duplicates(cfg: Scale) -> int:
     return max(2, int(round(cfg.duplicate_rate * cfg.survey_rows)))
 
 
-def _survey_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...],
-                   rng: np.random.Generator) -> list[layout.Sheet]:
+def _survey_sheets(
+    df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...], rng: np.random.Generator
+) -> list[layout.Sheet]:
     # a defect quarantines its row: keep defects off PSUs with fewer than three respondents, so that no stratum
     # is left with a single PSU among the rows the pipeline accepts
     psu_rows = df.groupby(["stratum", "psu"], sort=False)["psu"].transform("size").to_numpy()
@@ -252,8 +297,9 @@ def _survey_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, format
     return sheets
 
 
-def _enterprise_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...],
-                       rng: np.random.Generator) -> tuple[list[layout.Sheet], list[dict]]:
+def _enterprise_sheets(
+    df: pd.DataFrame, cfg: Scale, scale: str, period: str, formats: tuple[str, ...], rng: np.random.Generator
+) -> tuple[list[layout.Sheet], list[dict]]:
     """Returns in files by province; resubmissions (the first version where the enterprise's row is, the
     correction appended to the same file or to the last file); exact duplicates; defects."""
     df = df.assign(_order=df["region_code"].str[:2]).sort_values(["_order", "uscc"], kind="stable")
@@ -286,10 +332,15 @@ def _enterprise_sheets(df: pd.DataFrame, cfg: Scale, scale: str, period: str, fo
         keys = sheet.data["_key"].to_numpy()
         for row in np.flatnonzero(np.isin(keys, first_key) | (keys >= n)).tolist():
             where[int(keys[row])] = (sheet.path, row + 1)
-    records = [{"uscc": str(corrected.loc[k, "uscc"]), "period": period,
-                "first": dict(zip(("file", "row"), where[int(first_key[k])], strict=True)),
-                "current": dict(zip(("file", "row"), where[int(current_key[k])], strict=True))}
-               for k in range(resub.size)]
+    records = [
+        {
+            "uscc": str(corrected.loc[k, "uscc"]),
+            "period": period,
+            "first": dict(zip(("file", "row"), where[int(first_key[k])], strict=True)),
+            "current": dict(zip(("file", "row"), where[int(current_key[k])], strict=True)),
+        }
+        for k in range(resub.size)
+    ]
     n_defects = int(round(cfg.enterprise_defect_rate * n)) - n_dup
     defects.inject(sheets, defects.ENTERPRISE_KINDS, n_defects, rng, int(period[:4]))
     return sheets, records

@@ -43,7 +43,8 @@ class Selection:
         unit = np.repeat(self.unit, self.take)
         j = np.arange(unit.size) - np.repeat(np.cumsum(self.take) - self.take, self.take)
         pos = (np.repeat(self.start, self.take) + j * np.repeat(self.size, self.take)) // np.repeat(
-            self.take, self.take)
+            self.take, self.take
+        )
         return unit, pos
 
 
@@ -90,8 +91,9 @@ def allocate(stratum: np.ndarray, size: np.ndarray, n_total: float, min_psu: int
     return np.minimum(np.maximum(n_h, min_psu), units).astype(np.int64)
 
 
-def design_enterprises(stratum: np.ndarray, size: np.ndarray, target_rows: int, take: int,
-                       rng: np.random.Generator) -> Selection:
+def design_enterprises(
+    stratum: np.ndarray, size: np.ndarray, target_rows: int, take: int, rng: np.random.Generator
+) -> Selection:
     """Draw enterprise PSUs so that the expected number of respondents is about `target_rows`."""
     m = np.minimum(size, take)
 
@@ -111,8 +113,14 @@ def design_enterprises(stratum: np.ndarray, size: np.ndarray, target_rows: int, 
     if not np.array_equal(got, n_h):  # the systematic draw gives exactly n_h; anything else is a bug
         raise AssertionError("systematic PPS did not draw the allocated number of PSUs")
     take_i = m[chosen]
-    return Selection(unit=chosen, stratum=stratum[chosen], pi=pi[chosen], size=size[chosen], take=take_i,
-                     start=rng.integers(0, size[chosen]))
+    return Selection(
+        unit=chosen,
+        stratum=stratum[chosen],
+        pi=pi[chosen],
+        size=size[chosen],
+        take=take_i,
+        start=rng.integers(0, size[chosen]),
+    )
 
 
 def design_areas(stratum: np.ndarray, size: np.ndarray, target_rows: int, rng: np.random.Generator) -> Selection:
@@ -143,8 +151,7 @@ def design_areas(stratum: np.ndarray, size: np.ndarray, target_rows: int, rng: n
         spill -= extra
     if spill:
         raise ValueError("the platform areas are too small for the requested number of respondents")
-    return Selection(unit=chosen, stratum=s, pi=pi[chosen], size=cap, take=take,
-                     start=rng.integers(0, cap))
+    return Selection(unit=chosen, stratum=s, pi=pi[chosen], size=cap, take=take, start=rng.integers(0, cap))
 
 
 def _largest_remainder(total: int, weights: np.ndarray) -> np.ndarray:

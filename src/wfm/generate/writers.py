@@ -30,10 +30,18 @@ _NUMERIC = re.compile(r"-?\d+(\.\d+)?")
 #: form metadata above the header of an official statistical form (表号, 制定机关, 批准文号, 有效期至, 计量单位)
 _FORM_COMMON = [["制定机关：", "中华全国总工会"], ["批准文号：", "国统制〔2025〕18号"], ["有效期至：", "2028年12月"]]
 FORM_METADATA = {
-    "survey": [["产业工人队伍状况抽样调查 个人问卷数据"], ["表    号：", "总工统调1表"], *_FORM_COMMON,
-               ["计量单位：", "元，小时"]],
-    "enterprise": [["企业产业工人队伍建设情况统计报表"], ["表    号：", "总工统2表"], *_FORM_COMMON,
-                   ["计量单位：", "人，万元"]],
+    "survey": [
+        ["产业工人队伍状况抽样调查 个人问卷数据"],
+        ["表    号：", "总工统调1表"],
+        *_FORM_COMMON,
+        ["计量单位：", "元，小时"],
+    ],
+    "enterprise": [
+        ["企业产业工人队伍建设情况统计报表"],
+        ["表    号：", "总工统2表"],
+        *_FORM_COMMON,
+        ["计量单位：", "人，万元"],
+    ],
 }
 EXTRA_COLUMN = "备注"
 _REMARKS = ["已核实", "数据来自人事系统", "含派遣,外包人员", "第一行说明\n第二行说明", "补报"]
@@ -45,8 +53,7 @@ def header_and_order(sheet: Sheet, rng: np.random.Generator) -> tuple[list[str],
     order = [cols[i] for i in rng.permutation(len(cols))] if sheet.style.shuffle else cols
     lang = sheet.style.header if sheet.style.fmt != "parquet" else "en"
     zh = rng.random(len(order)) < 0.5
-    labels = [c.label_zh if lang == "zh" or (lang == "mixed" and z) else c.name
-              for c, z in zip(order, zh, strict=True)]
+    labels = [c.label_zh if lang == "zh" or (lang == "mixed" and z) else c.name for c, z in zip(order, zh, strict=True)]
     names: list[str | None] = [c.name for c in order]
     if sheet.style.extra_column:
         at = int(rng.integers(0, len(labels) + 1))
@@ -68,8 +75,9 @@ def _quote(column: pa.Array) -> pa.Array:
     return pc.if_else(needs, quoted, column)
 
 
-def csv_bytes(labels: list[str], columns: list[pa.Array], newline: str = "\n",
-              check: list[bool] | None = None) -> bytes:
+def csv_bytes(
+    labels: list[str], columns: list[pa.Array], newline: str = "\n", check: list[bool] | None = None
+) -> bytes:
     """The CSV text, UTF-8, assembled column-wise (no Python loop over rows). `check`: which columns may need
     quoting (scanning a million codes for commas that cannot be there costs seconds)."""
     header = ",".join(_quote(pa.array(labels)).to_pylist()) + newline
@@ -80,8 +88,8 @@ def csv_bytes(labels: list[str], columns: list[pa.Array], newline: str = "\n",
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     if len(lines) == 0:
         return header.encode("utf-8")
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset:lines.offset + len(lines) + 1]
-    body = lines.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    body = lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
     return header.encode("utf-8") + body
 
 
@@ -125,8 +133,12 @@ def write_xlsx(sheet: Sheet, path: Path, rng: np.random.Generator) -> int:
     kinds = {c.name: c.kind for c in COLUMNS[sheet.source]}
     n = len(sheet.data)
     numeric_yesno = sheet.style.yesno == "10"
-    lists = [[_cell(v, kinds[nm], numeric_yesno) for v in columns[nm].to_pylist()] if nm is not None
-             else _extra_values(n, rng).to_pylist() for nm in names]
+    lists = [
+        [_cell(v, kinds[nm], numeric_yesno) for v in columns[nm].to_pylist()]
+        if nm is not None
+        else _extra_values(n, rng).to_pylist()
+        for nm in names
+    ]
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("数据")
     metadata = FORM_METADATA[sheet.source] if sheet.style.metadata else []
@@ -149,8 +161,11 @@ def deterministic_zip(data: bytes) -> bytes:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "docProps/core.xml":
-                content = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
-                                 rb"\g<1>2026-01-01T00:00:00Z\g<3>", content)
+                content = re.sub(
+                    rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                    rb"\g<1>2026-01-01T00:00:00Z\g<3>",
+                    content,
+                )
             entry = zipfile.ZipInfo(info.filename, date_time=FIXED_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.external_attr = info.external_attr
@@ -174,10 +189,12 @@ def write(sheet: Sheet, out_dir: Path, rng: np.random.Generator) -> dict:
     else:
         write_parquet(sheet, path)
     return {
-        "source": sheet.source, "format": sheet.style.fmt,
+        "source": sheet.source,
+        "format": sheet.style.fmt,
         "encoding": sheet.style.encoding if sheet.style.fmt == "csv" else None,
         "header": sheet.style.header if sheet.style.fmt != "parquet" else "en",
-        "shuffled_columns": sheet.style.shuffle, "metadata_rows": metadata_rows,
+        "shuffled_columns": sheet.style.shuffle,
+        "metadata_rows": metadata_rows,
         "extra_column": EXTRA_COLUMN if sheet.style.extra_column and sheet.style.fmt != "parquet" else None,
         "yesno": sheet.style.yesno if sheet.style.fmt != "parquet" else "boolean",
         "rows": len(sheet.data),
@@ -186,8 +203,10 @@ def write(sheet: Sheet, out_dir: Path, rng: np.random.Generator) -> dict:
 
 # --- files that must be refused whole ------------------------------------------------------------------------
 
-def write_refused(sheet: Sheet, out_dir: Path, period: str, rng: np.random.Generator,
-                  formats: tuple[str, ...]) -> dict[str, dict]:
+
+def write_refused(
+    sheet: Sheet, out_dir: Path, period: str, rng: np.random.Generator, formats: tuple[str, ...]
+) -> dict[str, dict]:
     """From a small clean sheet, one file per refusal kind; returns {path: {"source", "refused"}}."""
     source = sheet.source
     folder = out_dir / "refused" / source
@@ -204,12 +223,16 @@ def write_refused(sheet: Sheet, out_dir: Path, period: str, rng: np.random.Gener
 
     dropped = "psu" if source == "survey" else "uscc"
     keep = [i for i, nm in enumerate(names) if nm != dropped]
-    record(f"{stem}_{period}_missing_column.csv",
-           csv_bytes([labels[i] for i in keep], [ordered[i] for i in keep]), f"missing_column:{dropped}")
+    record(
+        f"{stem}_{period}_missing_column.csv",
+        csv_bytes([labels[i] for i in keep], [ordered[i] for i in keep]),
+        f"missing_column:{dropped}",
+    )
     record(f"{stem}_{period}_empty.csv", csv_bytes(labels, [c.slice(0, 0) for c in ordered]), "empty")
     full = csv_bytes(labels, ordered)
-    record(f"{stem}_{period}_truncated.csv", _truncate(full, labels, ordered, open_quote=source == "survey"),
-           "truncated")
+    record(
+        f"{stem}_{period}_truncated.csv", _truncate(full, labels, ordered, open_quote=source == "survey"), "truncated"
+    )
     record(f"{stem}_{period}_utf16.csv", full.decode("utf-8").encode("utf-16"), "encoding")
     if "xlsx" in formats:
         buffer = io.BytesIO()
