@@ -43,9 +43,11 @@ CODE_RULES: dict[str, list[tuple[str, str]]] = {
         ("id_number_bad_format", "id_problem(id_number) = 'bad_format'"),
         ("id_number_check_digit", "id_problem(id_number) = 'check_digit'"),
         ("sex_id_mismatch", "id_problem(id_number) IS NULL AND sex <> id_sex(id_number)"),
+        # Reference date: 30 June of the wave's year (the generator uses the same); a malformed wave has its own
+        # reason and no reference date, so it cannot make the age disagree.
         ("age_id_mismatch",
-         "id_problem(id_number) IS NULL AND abs(age - date_sub('year', id_birth_date(id_number), "
-         "make_date(TRY_CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1"),
+         "id_problem(id_number) IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
+         "abs(age - age_on(id_birth_date(id_number), make_date(CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1"),
         ("region_code_bad_format", "region_problem(region_code) = 'bad_format'"),
         ("region_code_unknown_province", "region_problem(region_code) = 'unknown_province'"),
         ("employer_uscc_bad_format", "uscc_problem(employer_uscc) = 'bad_format'"),
