@@ -13,12 +13,17 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from wfm.config import Home
-from wfm.gate import validate_batch
+from wfm.gate import GateConfig, validate_batch
+from wfm.gate.core import SUITE_OF_SOURCE
+from wfm.gate.profiles import run_profiles
+from wfm.gate.suites import load_suite
+from wfm.schema import RAW_TABLE
 from wfm.warehouse import connect, ensure_schema
 
 SURVEY_ROWS = """
@@ -127,13 +132,14 @@ select
 """
 
 
-def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return times
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> list:
+    return con.execute(sql, params).fetchall()
 
 
 def _load(con: duckdb.DuckDBPyConnection, table: str, sql: str, params: dict[str, object]) -> None:
@@ -175,31 +181,33 @@ def run(survey_rows: int, enterprise_rows: int, repeat: int, workdir: Path) -> N
     )
     con.execute("CHECKPOINT")
 
-    started = time.perf_counter()
-    validate_batch(
-        con, source="survey", table="landing.batch_survey", batch_id="bench-survey", run_id="bench-cold", home=home
-    )
-    cold = time.perf_counter() - started
+    cold = _seconds(partial(validate_batch, con, "survey", "landing.batch_survey", "bench-survey", "cold", home))
     print(f"first gate call in the process (GX context, suites, checkpoints created): {cold:.2f} s")
 
+    config = GateConfig()
     for source, table, plain, rows in (
         ("survey", "landing.batch_survey", PLAIN_SURVEY, survey_rows),
         ("enterprise", "landing.batch_enterprise", PLAIN_ENTERPRISE, enterprise_rows),
     ):
         batch_id = f"bench-{source}"
         plain_sql = plain.format(batch=table)
-        plain_times = _timed(lambda sql=plain_sql, b=batch_id: con.execute(sql, {"batch_id": b}).fetchall(), repeat)
-        gate_times = _timed(
-            lambda s=source, t=table, b=batch_id: validate_batch(
-                con, source=s, table=t, batch_id=b, run_id="bench", home=home
-            ),
-            repeat,
-        )
+        suite = load_suite(SUITE_OF_SOURCE[source])
+        placeholders = {"batch": table, "raw": RAW_TABLE[source]}
+        parameters = {"batch_id": batch_id, **config.query_parameters()}
+        # interleaved, so that a busy machine slows the plain query and the gate alike
+        plain_times, profile_times, gate_times = [], [], []
+        for _ in range(repeat):
+            plain_times.append(_seconds(partial(_fetch, con, plain_sql, {"batch_id": batch_id})))
+            profile_times.append(_seconds(partial(run_profiles, con, suite, placeholders, parameters)))
+            gate = partial(validate_batch, con, source, table, batch_id, "bench", home, config)
+            gate_times.append(_seconds(gate))
+        result = gate()
         plain_s, gate_s = statistics.median(plain_times), statistics.median(gate_times)
-        last = validate_batch(con, source=source, table=table, batch_id=batch_id, run_id="bench", home=home)
+        profiles_s = statistics.median(profile_times)
         print(
-            f"{source:10} {rows:>9,} rows: plain SQL {plain_s:.3f} s, gate {gate_s:.3f} s "
-            f"({gate_s / plain_s:.1f}x); success={last.success} warnings={last.warnings}"
+            f"{source:10} {rows:>9,} rows: plain SQL {plain_s:.3f} s, gate {gate_s:.3f} s ({gate_s / plain_s:.1f}x; "
+            f"profile queries {profiles_s:.3f} s, GX and audit {gate_s - profiles_s:.3f} s); "
+            f"success={result.success} warnings={result.warnings}"
         )
     con.close()
 

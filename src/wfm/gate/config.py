@@ -33,7 +33,7 @@ class GateConfig:
     #: employees and payroll totals may differ from the previous period by at most this share (warning)
     enterprise_total_band: float = 0.30
     #: validations of each suite kept in GX's store and Data Docs (audit.validation_results keeps them all)
-    docs_history: int = 20
+    docs_history: int = 10
 
     def __post_init__(self) -> None:
         for name in ("weight_band", "item_nonresponse_max", "enterprise_total_band"):

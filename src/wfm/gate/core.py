@@ -121,10 +121,12 @@ def _validate(
     gx_session = session(home.gx)
     validation = gx_session.validate(suite, frame, config.expectation_parameters(), run_name, config.docs_history)
     specs = suite.by_name()
+    by_profile = dict(tuple(frame.groupby(PROFILE, sort=False))) if not frame.empty else {}
     outcomes: list[Outcome] = []
     for result in validation.results:
         spec = specs[result.expectation_config.meta["name"]]
-        outcomes.append(Outcome(spec.name, spec.severity, bool(result.success), observed(spec, result, frame)))
+        rows = by_profile.get(spec.profile, frame.iloc[0:0])
+        outcomes.append(Outcome(spec.name, spec.severity, bool(result.success), observed(spec, result, rows)))
     missing = set(specs) - {o.name for o in outcomes}
     if missing:  # GX dropped an expectation: treat as failed rather than as passed
         outcomes += [Outcome(n, specs[n].severity, False, "not evaluated by GX") for n in sorted(missing)]
@@ -166,34 +168,35 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _domain(spec: ExpectationSpec, frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the stacked frame the expectation looks at (its row condition, evaluated here in pandas)."""
-    if frame.empty:
-        return frame
-    mask = frame[PROFILE] == spec.profile
+def _domain(spec: ExpectationSpec, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of its profile the expectation looks at (its `where` filters, evaluated here in pandas)."""
+    if rows.empty or not (spec.where or spec.where_not):
+        return rows
+    mask = pd.Series(True, index=rows.index)
     for col, value in spec.where.items():
-        values = frame[frame_column(spec.profile, col)]
+        values = rows[frame_column(spec.profile, col)]
         mask &= values.isin(value) if isinstance(value, list) else values == value
     for col, excluded in spec.where_not.items():
-        mask &= ~frame[frame_column(spec.profile, col)].isin(excluded)
-    return frame[mask.fillna(False).astype(bool)]
+        mask &= ~rows[frame_column(spec.profile, col)].isin(excluded)
+    return rows[mask.fillna(False).astype(bool)]
 
 
-def observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame: pd.DataFrame) -> str:
+def observed(spec: ExpectationSpec, result: ExpectationValidationResult, rows: pd.DataFrame) -> str:
     """A short note: the values checked when there are few, else how many and which rows were unexpected.
 
-    Built only from profile frames, which never hold personal data (see wfm.gate.profiles).
+    `rows` are the stacked frame's rows of the expectation's profile. Built only from profile frames, which never
+    hold personal data (see wfm.gate.profiles).
     """
-    text = _observed(spec, result, frame)
+    text = _observed(spec, result, rows)
     return text if len(text) <= OBSERVED_MAX else text[: OBSERVED_MAX - 1] + "…"
 
 
-def _observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame: pd.DataFrame) -> str:
+def _observed(spec: ExpectationSpec, result: ExpectationValidationResult, rows: pd.DataFrame) -> str:
     info = result.exception_info or {}
     if info.get("raised_exception"):
         message = (info.get("exception_message") or "unknown error").splitlines()[0]
         return f"error: {message}"
-    rows = _domain(spec, frame)
+    rows = _domain(spec, rows)
     column = spec.column
     if spec.column is None:  # a table expectation: GX observed a row count
         return f"{_fmt(result.result.get('observed_value'))} row(s) in profile {spec.profile}"
@@ -201,10 +204,13 @@ def _observed(spec: ExpectationSpec, result: ExpectationValidationResult, frame:
     checked = rows[rows[column].notna()] if column in rows else rows.iloc[0:0]
     if not result.success:
         unexpected = result.result.get("unexpected_count")
-        shown = result.result.get("partial_unexpected_index_list") or []
-        items = [_item(row.get(LABEL), name, row.get(column)) for row in shown[:SHOWN_ROWS]]
+        values = result.result.get("partial_unexpected_list") or []
+        # a column map expectation judges each row by its value alone, so the rows holding an unexpected value
+        # are the unexpected rows: their labels come from the frame (GX's index lists cost more than the rest)
+        bad = checked[checked[column].isin(values)] if values and column in checked else checked.iloc[0:0]
+        items = [_item(label, name, v) for label, v in zip(bad[LABEL], bad[column], strict=True)][:SHOWN_ROWS]
         if not items:
-            items = [_fmt(v) for v in result.result.get("partial_unexpected_list") or []][:SHOWN_ROWS]
+            items = [_fmt(v) for v in values][:SHOWN_ROWS]
         more = " …" if unexpected and unexpected > len(items) else ""
         total = len(rows) if "_null" in spec.type else len(checked)
         return f"{_fmt(unexpected)} of {total} unexpected: " + "; ".join(items) + more

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -20,17 +21,14 @@ import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
-from wfm.gate.suites import LABEL, SuiteSpec
+from wfm.gate.suites import SuiteSpec
 
 DATASOURCE = "wfm_gate_profiles"
 BATCH_DEFINITION = "whole_frame"
 DOCS_SITE = "local_site"
-#: SUMMARY gives counts and the first unexpected rows; the label column says which stratum, question … they are
-RESULT_FORMAT: dict[str, Any] = {
-    "result_format": "SUMMARY",
-    "unexpected_index_column_names": [LABEL],
-    "partial_unexpected_count": 5,
-}
+#: BASIC gives the counts and the first unexpected values, which is all an audit note needs (the gate finds the
+#: rows' labels in its own frame). SUMMARY's value counts and index lists made the validation half as slow again.
+RESULT_FORMAT: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 20}
 
 
 class GxSession:
@@ -99,7 +97,7 @@ class GxSession:
             )
         return next(iter(result.run_results.values()))
 
-    @property
+    @cached_property
     def docs_index(self) -> Path:
         for site in self.context.get_docs_sites_urls(site_name=DOCS_SITE):
             url = site.get("site_url") or ""
