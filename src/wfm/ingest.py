@@ -93,11 +93,6 @@ def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
     # Spill files of TEMP tables (which hold personal data in clear) go to the system temp folder, not the home.
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/wfm-duckdb-spill'")
     ensure_schema(con)
-    con.execute("""
-        CREATE TABLE IF NOT EXISTS audit.staged_batches (
-          file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
-          rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
-          form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
     codes.install_sql(con)
     return con
 

@@ -135,9 +135,13 @@ class Nfkc:
         self.con.remove_function("nfkc")
 
 
-def clean_text(column: str) -> str:
-    """SQL: trimmed, NFKC-normalised text, NULL for the missing markers."""
-    markers = ", ".join(sql_literal(m) for m in missing_markers())
-    value = f"trim(nfkc({column}))"
-    return f"CASE WHEN lower({value}) IN ({markers}) THEN NULL ELSE {value} END"
+def nfkc_text(column: str) -> str:
+    """SQL: trimmed, NFKC-normalised text. Pure-ASCII values (bytes = characters) are already in NFKC, so the
+    Python function is only called for the others, which keeps the batch's cost down."""
+    return f"trim(CASE WHEN strlen({column}) = length({column}) THEN {column} ELSE nfkc({column}) END)"
 
+
+def missing_to_null(column: str) -> str:
+    """SQL: NULL for the missing markers (`—`, `-`, `无`, `NA`, empty), compared case-blind, else the value."""
+    markers = ", ".join(sql_literal(m) for m in missing_markers())
+    return f"CASE WHEN lower({column}) IN ({markers}) THEN NULL ELSE {column} END"

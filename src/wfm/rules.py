@@ -9,7 +9,7 @@ against what the warehouse already holds.
 
 from __future__ import annotations
 
-from wfm.normalize import clean_text, typed
+from wfm.normalize import missing_to_null, nfkc_text, typed
 from wfm.schema import COLUMNS, RAW_TABLE, Column, Source
 
 #: Cross-column rules of the contract: (reason code, condition on typed columns).
@@ -37,30 +37,46 @@ CROSS_RULES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-#: Code rules: (reason code, condition), using the macros of src/wfm/sql/codes.sql on typed columns.
+#: Each code check is computed once per row (the macros of src/wfm/sql/codes.sql) under a name the rules read.
+CODE_PROBLEMS: dict[str, list[tuple[str, str]]] = {
+    "survey": [
+        ("_id", "id_problem(id_number)"),
+        ("_region", "region_problem(region_code)"),
+        ("_uscc", "uscc_problem(employer_uscc)"),
+        ("_industry", "industry_problem(industry_code)"),
+        ("_occupation", "occupation_problem(occupation_code)"),
+    ],
+    "enterprise": [
+        ("_uscc", "uscc_problem(uscc)"),
+        ("_region", "region_problem(region_code)"),
+        ("_industry", "industry_problem(industry_code)"),
+    ],
+}
+
+#: Code rules: (reason code, condition on the code problems above and the typed columns).
 CODE_RULES: dict[str, list[tuple[str, str]]] = {
     "survey": [
-        ("id_number_bad_format", "id_problem(id_number) = 'bad_format'"),
-        ("id_number_check_digit", "id_problem(id_number) = 'check_digit'"),
-        ("sex_id_mismatch", "id_problem(id_number) IS NULL AND sex <> id_sex(id_number)"),
+        ("id_number_bad_format", "_id = 'bad_format'"),
+        ("id_number_check_digit", "_id = 'check_digit'"),
+        ("sex_id_mismatch", "_id IS NULL AND sex <> id_sex(id_number)"),
         # Reference date: 30 June of the wave's year (the generator uses the same); a malformed wave has its own
         # reason and no reference date, so it cannot make the age disagree.
         ("age_id_mismatch",
-         "id_problem(id_number) IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
+         "_id IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
          "abs(age - age_on(id_birth_date(id_number), make_date(CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1"),
-        ("region_code_bad_format", "region_problem(region_code) = 'bad_format'"),
-        ("region_code_unknown_province", "region_problem(region_code) = 'unknown_province'"),
-        ("employer_uscc_bad_format", "uscc_problem(employer_uscc) = 'bad_format'"),
-        ("employer_uscc_check_digit", "uscc_problem(employer_uscc) = 'check_digit'"),
-        ("industry_code_invalid", "industry_problem(industry_code) IS NOT NULL"),
-        ("occupation_code_invalid", "occupation_problem(occupation_code) IS NOT NULL"),
+        ("region_code_bad_format", "_region = 'bad_format'"),
+        ("region_code_unknown_province", "_region = 'unknown_province'"),
+        ("employer_uscc_bad_format", "_uscc = 'bad_format'"),
+        ("employer_uscc_check_digit", "_uscc = 'check_digit'"),
+        ("industry_code_invalid", "_industry IS NOT NULL"),
+        ("occupation_code_invalid", "_occupation IS NOT NULL"),
     ],
     "enterprise": [
-        ("uscc_bad_format", "uscc_problem(uscc) = 'bad_format'"),
-        ("uscc_check_digit", "uscc_problem(uscc) = 'check_digit'"),
-        ("region_code_bad_format", "region_problem(region_code) = 'bad_format'"),
-        ("region_code_unknown_province", "region_problem(region_code) = 'unknown_province'"),
-        ("industry_code_invalid", "industry_problem(industry_code) IS NOT NULL"),
+        ("uscc_bad_format", "_uscc = 'bad_format'"),
+        ("uscc_check_digit", "_uscc = 'check_digit'"),
+        ("region_code_bad_format", "_region = 'bad_format'"),
+        ("region_code_unknown_province", "_region = 'unknown_province'"),
+        ("industry_code_invalid", "_industry IS NOT NULL"),
     ],
 }
 
@@ -80,10 +96,11 @@ def _reasons_sql(conditions: list[tuple[str, str]]) -> str:
 def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     """SQL selecting, from the text table, every contract column typed plus `reasons` (comma-separated codes)."""
     columns: list[Column] = list(COLUMNS[source])
-    clean = ",\n      ".join(
-        clean_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present
+    normalised = ",\n      ".join(
+        nfkc_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present
         else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
         for c in columns)
+    clean = ",\n      ".join(missing_to_null(f'"{c.name}"') + f' AS "{c.name}"' for c in columns)
     typed_cols: list[str] = []
     value_problems: list[tuple[str, str]] = []
     for col in columns:
@@ -95,10 +112,15 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     key_not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
     raw = RAW_TABLE[source]
     return f"""
-    WITH clean AS (
+    WITH normalised AS (
+      SELECT row_number,
+      {normalised}
+      FROM {text_table}
+    ),
+    clean AS (
       SELECT row_number,
       {clean}
-      FROM {text_table}
+      FROM normalised
     ),
     value_checked AS (
       SELECT row_number,
@@ -106,16 +128,20 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
       {_reasons_sql(value_problems)} AS value_reasons
       FROM clean
     ),
+    coded AS (
+      SELECT *, {", ".join(f"{expr} AS {alias}" for alias, expr in CODE_PROBLEMS[source])}
+      FROM value_checked
+    ),
     rule_checked AS (
       SELECT *,
         {_reasons_sql(CODE_RULES[source] + CROSS_RULES[source])} AS rule_reasons,
         {key_not_null} AND (
           row_number() OVER (PARTITION BY {key_cols} ORDER BY row_number) > 1
-          OR EXISTS (SELECT 1 FROM {raw} r WHERE {" AND ".join(f"r.{k} = value_checked.{k}" for k in key)})
+          OR EXISTS (SELECT 1 FROM {raw} r WHERE {" AND ".join(f"r.{k} = coded.{k}" for k in key)})
         ) AS is_duplicate
-      FROM value_checked
+      FROM coded
     )
-    SELECT * EXCLUDE (value_reasons, rule_reasons, is_duplicate),
+    SELECT * EXCLUDE (value_reasons, rule_reasons, is_duplicate, {", ".join(a for a, _ in CODE_PROBLEMS[source])}),
       concat_ws(',', nullif(value_reasons, ''), nullif(rule_reasons, ''),
                 CASE WHEN is_duplicate THEN '{dup_code}' END) AS reasons
     FROM rule_checked

@@ -10,7 +10,8 @@ Tables created here (dbt owns everything in `staging`, `intermediate` and `marts
   `row_number` (1-based data row in the file), `loaded_at` and `extra_columns` (columns outside the contract,
   kept as JSON).
 - `landing.batch_<sha12>`: a staged batch between load and promotion (see `wfm.ingest`).
-- `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes.
+- `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes;
+  `audit.staged_batches`: batches staged but not yet promoted or rejected (what a re-run resumes).
 """
 
 from __future__ import annotations
@@ -94,6 +95,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           run_id VARCHAR,
           quarantined_at TIMESTAMP NOT NULL
         )""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.staged_batches (  -- batches between load and promotion (wfm.ingest)
+          file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
+          rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
+          form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.validation_results (
           file_sha256 VARCHAR NOT NULL,
