@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import duckdb
@@ -17,6 +18,7 @@ from wfm import cli, pseudonym
 from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import ingest_file, open_warehouse, promote, stage
+from wfm.normalize import Nfkc, nfkc_text
 
 
 def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
@@ -73,6 +75,19 @@ def test_values_are_normalised(home: Home, tmp_path: Path) -> None:
                       "ORDER BY row_number")
     assert got[0] == (12345.0, 1000.5, "L3", 1, True, 8.0, None, False)
     assert got[1][0] is None and got[1][2] == "L5"
+
+
+NFKC_SAMPLES = ["１２３", "是", "  abc ", "\tx\r\n", "①", "ﬁ", "㎡", "Ⅻ", "\u3000全角\u3000", "Ｃ３４１１",
+                "其中：用于（万元）", "—", "－", "NA", "\u00e9", "e\u0301", "豈", "ｶﾞ", "x\u00a0y", "＇", None]
+
+
+def test_sql_normalisation_equals_python_nfkc_and_strip() -> None:
+    con = duckdb.connect()
+    with Nfkc(con):
+        got = [r[0] for r in con.execute(f"SELECT {nfkc_text('s')} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i",
+                                         [NFKC_SAMPLES]).fetchall()]
+    con.close()
+    assert got == [None if v is None else unicodedata.normalize("NFKC", v).strip() for v in NFKC_SAMPLES]
 
 
 # --- row rules ---------------------------------------------------------------------------------------------------
