@@ -58,6 +58,14 @@ def test_xlsx_form_metadata_is_kept_and_header_found_below_it(home: Home, tmp_pa
     assert form[0] == "表号： WFM-1表" and "计量单位：人、元" in form
 
 
+def test_extra_columns_are_kept_in_raw_even_with_quotes_in_their_header(home: Home, tmp_path: Path) -> None:
+    rows = [dict(r, **{'备注 "内部"': "x'y"}) for r in survey_rows(12)]
+    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    assert (out.outcome, out.rows_accepted) == ("loaded", 12)
+    extra = json.loads(query(home, "SELECT extra_columns FROM raw.survey_responses LIMIT 1")[0][0])
+    assert extra == {"备注 _内部_": "x'y"}
+
+
 def test_parquet_with_canonical_names_loads(home: Home, tmp_path: Path) -> None:
     out = ingest_file(home, write_parquet(tmp_path / "wave.parquet", survey_rows(5)), "survey", "t")
     assert (out.outcome, out.rows_accepted) == ("loaded", 5)

@@ -55,7 +55,8 @@ def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[st
         name = normalize_header(raw)
         canonical = aliases.get(name) or aliases.get(name.lower())
         if canonical is None:
-            canonical = name or f"unnamed_{len(mapped) + 1}"
+            # An extra column keeps its header as its name; quotes become `_` so the name is safe in SQL.
+            canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{len(mapped) + 1}"
             extra.append(canonical)
         if canonical in mapped:
             raise FileRefused(f"column {canonical} appears twice", file=path.name, column=canonical,
