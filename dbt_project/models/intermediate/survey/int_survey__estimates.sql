@@ -69,12 +69,18 @@ final as (
         intervals.interval_lower as ci_lower,
         intervals.interval_upper as ci_upper,
         intervals.cv,
-        {{ survey_obs_status('intervals.period', 'intervals.n_respondents', 'intervals.cv') }} as obs_status,
+        -- An estimate at 0 (or a proportion at 100 %) has zero linearised variance and no CV: its interval
+        -- [v, v] understates the uncertainty, so it is published as low reliability (U), never as normal (A).
+        {{ survey_obs_status('intervals.period', 'intervals.n_respondents',
+                             "coalesce(intervals.cv, 'infinity'::double)") }} as obs_status,
         {{ survey_conf_status('intervals.n_respondents', 'intervals.cv') }} as conf_status,
         cast(intervals.df as integer) as df,
-        case when intervals.singleton_strata > 0
-            then intervals.singleton_strata || ' single-PSU strata contribute no variance'
-        end as quality_note,
+        nullif(concat_ws('; ',
+            case when intervals.singleton_strata > 0
+                then intervals.singleton_strata || ' single-PSU strata contribute no variance' end,
+            case when intervals.cv is null
+                then 'CV undefined: the estimate sits at a bound with zero linearised variance' end
+        ), '') as quality_note,
     from intervals
     cross join rules
 )
