@@ -96,12 +96,13 @@ def wfm_nightly():
         if batch["outcome"] != "staged":
             return batch
         passed, failed, warnings = gate(_home(), batch["sha256"], run_id)
-        print(f"gate {'passed' if passed else 'FAILED'}; critical failures: {failed or 'none'}; "
-              f"warnings: {warnings or 'none'}")
+        print(
+            f"gate {'passed' if passed else 'FAILED'}; critical failures: {failed or 'none'}; "
+            f"warnings: {warnings or 'none'}"
+        )
         return {**batch, "passed": passed, "failed": failed}
 
-    @task(outlets=list(RAW_ASSETS.values()),
-          map_index_template="{{ file_name }}")
+    @task(outlets=list(RAW_ASSETS.values()), map_index_template="{{ file_name }}")
     def promote(batch: dict, run_id: str | None = None, outlet_events=None) -> dict:
         from pathlib import Path
 
@@ -110,8 +111,7 @@ def wfm_nightly():
         _label(batch["path"])
         if batch["outcome"] != "staged":
             return batch
-        out = promote_batch(_home(), Path(batch["path"]), batch["sha256"], run_id, batch["passed"],
-                            batch["failed"])
+        out = promote_batch(_home(), Path(batch["path"]), batch["sha256"], run_id, batch["passed"], batch["failed"])
         print(out.line())
         if out.outcome == "loaded":
             outlet_events[RAW_ASSETS[out.source]].extra = {"file": out.file_name, "rows": out.rows_accepted}

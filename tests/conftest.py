@@ -31,21 +31,45 @@ def survey_rows(n: int = 12, wave: str = "2026", prefix: str = "R") -> list[dict
     for i in range(n):
         stratum = "44-C" if i % 2 == 0 else "11-C"
         male = i % 3 != 0
-        rows.append({
-            "survey_wave": wave, "respondent_id": f"{prefix}{i:05d}",
-            "id_number": valid_id("440101", "19900615", 2 * i + (1 if male else 2)),
-            "stratum": stratum, "psu": f"P{(i // 2) % 3}", "design_weight": str(100 + i),
-            "region_code": "440100" if stratum == "44-C" else "110105",
-            "employer_uscc": valid_uscc("91440101MA5D0000" + str(i % 10)), "industry_code": "C3411",
-            "occupation_code": "6-01-02", "sex": "1" if male else "2", "age": "36", "hukou_type": "1",
-            "education": "2", "skill_level": "L3", "craftsman_title": "", "employment_form": "1",
-            "contract_type": "2", "monthly_wage": str(4000 + 100 * i), "weekly_hours": "48",
-            "overtime_hours_month": "20", "trained_12m": "是" if i % 2 else "否",
-            "training_hours_12m": "12" if i % 2 else "0", "continuing_education": "否", "certificate": "Y",
-            "union_member": "1", "party_member": "0", "social_insurance_injury": "是",
-            "occupational_injury_protection": "", "competition_12m": "否", "innovation_12m": "否",
-            "wage_arrears_12m": "否", "sense_achievement": "4", "sense_gain": "4", "sense_happiness": "5",
-        })
+        rows.append(
+            {
+                "survey_wave": wave,
+                "respondent_id": f"{prefix}{i:05d}",
+                "id_number": valid_id("440101", "19900615", 2 * i + (1 if male else 2)),
+                "stratum": stratum,
+                "psu": f"P{(i // 2) % 3}",
+                "design_weight": str(100 + i),
+                "region_code": "440100" if stratum == "44-C" else "110105",
+                "employer_uscc": valid_uscc("91440101MA5D0000" + str(i % 10)),
+                "industry_code": "C3411",
+                "occupation_code": "6-01-02",
+                "sex": "1" if male else "2",
+                "age": "36",
+                "hukou_type": "1",
+                "education": "2",
+                "skill_level": "L3",
+                "craftsman_title": "",
+                "employment_form": "1",
+                "contract_type": "2",
+                "monthly_wage": str(4000 + 100 * i),
+                "weekly_hours": "48",
+                "overtime_hours_month": "20",
+                "trained_12m": "是" if i % 2 else "否",
+                "training_hours_12m": "12" if i % 2 else "0",
+                "continuing_education": "否",
+                "certificate": "Y",
+                "union_member": "1",
+                "party_member": "0",
+                "social_insurance_injury": "是",
+                "occupational_injury_protection": "",
+                "competition_12m": "否",
+                "innovation_12m": "否",
+                "wage_arrears_12m": "否",
+                "sense_achievement": "4",
+                "sense_gain": "4",
+                "sense_happiness": "5",
+            }
+        )
     return rows
 
 
@@ -53,24 +77,50 @@ def enterprise_rows(n: int = 6, period: str = "2026") -> list[dict[str, str]]:
     rows = []
     for i in range(n):
         row = {c.name: "0" for c in ENTERPRISE}
-        row.update({
-            "report_period": period, "uscc": valid_uscc(f"9144010{i:02d}MA5D0000"[:17]),
-            "enterprise_name": f"测试企业{i}", "region_code": "440100", "industry_code": "C3411",
-            "registration_type": "173", "state_controlled": "否", "revenue": "12,000", "employees_total": "500",
-            "employees_avg": "480", "frontline_workers": "300", "dispatched_workers": "20",
-            "contract_signed": "470", "skill_l3": "50", "payroll_total": "4000", "edu_fund_extracted": "80",
-            "edu_fund_used": "60", "edu_fund_frontline": "40", "has_union": "是", "union_members": "300",
-            "workers_congress_held": "是", "collective_contract": "是", "collective_contract_covered": "450",
-            "employee_director": "否", "teams_total": "20", "teams_without_party_member": "2", "hires": "40",
-            "hires_under35": "30", "separations": "35", "migrant_workers": "200",
-            "submitted_at": "2026-03-01 10:00:00", "contact_person": "联系人张三丰", "contact_phone": "13800138000",
-        })
+        row.update(
+            {
+                "report_period": period,
+                "uscc": valid_uscc(f"9144010{i:02d}MA5D0000"[:17]),
+                "enterprise_name": f"测试企业{i}",
+                "region_code": "440100",
+                "industry_code": "C3411",
+                "registration_type": "173",
+                "state_controlled": "否",
+                "revenue": "12,000",
+                "employees_total": "500",
+                "employees_avg": "480",
+                "frontline_workers": "300",
+                "dispatched_workers": "20",
+                "contract_signed": "470",
+                "skill_l3": "50",
+                "payroll_total": "4000",
+                "edu_fund_extracted": "80",
+                "edu_fund_used": "60",
+                "edu_fund_frontline": "40",
+                "has_union": "是",
+                "union_members": "300",
+                "workers_congress_held": "是",
+                "collective_contract": "是",
+                "collective_contract_covered": "450",
+                "employee_director": "否",
+                "teams_total": "20",
+                "teams_without_party_member": "2",
+                "hires": "40",
+                "hires_under35": "30",
+                "separations": "35",
+                "migrant_workers": "200",
+                "submitted_at": "2026-03-01 10:00:00",
+                "contact_person": "联系人张三丰",
+                "contact_phone": "13800138000",
+            }
+        )
         rows.append(row)
     return rows
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", chinese: bool = False,
-              source: str = "survey") -> Path:
+def write_csv(
+    path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8", chinese: bool = False, source: str = "survey"
+) -> Path:
     columns = SURVEY if source == "survey" else ENTERPRISE
     labels = {c.name: (c.label_zh if chinese else c.name) for c in columns}
     names = list(rows[0])
@@ -82,8 +132,9 @@ def write_csv(path: Path, rows: list[dict[str, str]], *, encoding: str = "utf-8"
     return path
 
 
-def write_xlsx(path: Path, rows: list[dict[str, str]], *, metadata: list[list[str]] | None = None,
-               source: str = "survey") -> Path:
+def write_xlsx(
+    path: Path, rows: list[dict[str, str]], *, metadata: list[list[str]] | None = None, source: str = "survey"
+) -> Path:
     import openpyxl
 
     columns = SURVEY if source == "survey" else ENTERPRISE

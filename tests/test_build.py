@@ -277,10 +277,16 @@ def test_an_estimate_at_a_bound_is_never_published_as_normal(tmp_path):
     load(warehouse, "raw.survey_responses", survey_rows(rng).assign(trained_12m=False), "survey-1")
     load(warehouse, "raw.enterprise_returns", enterprise_rows(rng), "enterprise-1")
     build(warehouse, run_id="bound")
-    row = query(warehouse, "select value, se, cv, obs_status, conf_status, quality_note from marts.indicator_values "
-                           "where indicator_code = 'TRN01' and breakdown = 'national'").iloc[0]
+    row = query(
+        warehouse,
+        "select value, se, cv, obs_status, conf_status, quality_note from marts.indicator_values "
+        "where indicator_code = 'TRN01' and breakdown = 'national'",
+    ).iloc[0]
     assert (row.value, row.se, row.obs_status, row.conf_status) == (0.0, 0.0, "U", "F")
     assert pd.isna(row.cv) and "CV undefined" in row.quality_note
-    normal = query(warehouse, "select count(*) as n from marts.indicator_values "
-                              "where indicator_code = 'HRS01' and breakdown = 'national' and obs_status = 'A'")
+    normal = query(
+        warehouse,
+        "select count(*) as n from marts.indicator_values "
+        "where indicator_code = 'HRS01' and breakdown = 'national' and obs_status = 'A'",
+    )
     assert normal.n[0] == 1  # an ordinary mean with a defined CV stays A

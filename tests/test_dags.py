@@ -55,10 +55,14 @@ def test_nightly_dag_runs_end_to_end_on_demo_data(tmp_path: Path) -> None:
     assert not list(home.inbox("survey").iterdir()) and not list(home.inbox("enterprise").iterdir())
     snap = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
     try:
-        trn01 = snap.execute("SELECT value, se FROM indicator_values WHERE indicator_code = 'TRN01' "
-                             "AND breakdown = 'national' AND source = 'W'").fetchall()
-        lab02 = snap.execute("SELECT value FROM indicator_values WHERE indicator_code = 'LAB02' "
-                             "AND breakdown = 'national' AND source = 'E'").fetchall()
+        trn01 = snap.execute(
+            "SELECT value, se FROM indicator_values WHERE indicator_code = 'TRN01' "
+            "AND breakdown = 'national' AND source = 'W'"
+        ).fetchall()
+        lab02 = snap.execute(
+            "SELECT value FROM indicator_values WHERE indicator_code = 'LAB02' "
+            "AND breakdown = 'national' AND source = 'E'"
+        ).fetchall()
     finally:
         snap.close()
     assert trn01 and all(0 < v < 100 and 0 < se < 10 for v, se in trn01)

@@ -17,7 +17,8 @@ def compose() -> dict:
 def test_compose_has_airflow3_services_on_postgres() -> None:
     services = compose()["services"]
     assert {"postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"} <= set(
-        services)
+        services
+    )
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg2://")
     assert services["airflow-apiserver"]["command"] == "airflow api-server"  # Airflow 3: no `webserver`
@@ -43,8 +44,11 @@ def test_the_image_installs_the_same_lock_and_the_pool_matches_the_dag() -> None
 
 
 def test_the_lock_pins_every_package_exactly() -> None:
-    lines = [ln for ln in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
-             if ln and not ln.startswith("#")]
+    lines = [
+        ln
+        for ln in (ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+        if ln and not ln.startswith("#")
+    ]
     assert lines and all("==" in ln for ln in lines)
     pins = {ln.split("==")[0].lower().replace("_", "-"): ln.split("==")[1] for ln in lines}
     assert pins["duckdb"] == "2.0.0" and pins["dbt-core"] == "1.11.16" and pins["apache-airflow"] == "3.3.2"

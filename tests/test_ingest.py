@@ -30,16 +30,19 @@ def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
 
 
 def quarantine_reasons(home: Home) -> dict[int, set[str]]:
-    return {row: set(reasons.split(",")) for row, reasons in
-            query(home, "SELECT row_number, reasons FROM audit.quarantine")}
+    return {
+        row: set(reasons.split(",")) for row, reasons in query(home, "SELECT row_number, reasons FROM audit.quarantine")
+    }
 
 
 # --- formats -----------------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 @pytest.mark.parametrize("chinese", [False, True])
-def test_csv_encodings_and_header_languages_load_every_row(home: Home, tmp_path: Path, encoding: str,
-                                                           chinese: bool) -> None:
+def test_csv_encodings_and_header_languages_load_every_row(
+    home: Home, tmp_path: Path, encoding: str, chinese: bool
+) -> None:
     path = write_csv(tmp_path / "wave.csv", survey_rows(8), encoding=encoding, chinese=chinese)
     sent = path.read_bytes()
     out = ingest_file(home, path, "survey", "t")
@@ -49,8 +52,14 @@ def test_csv_encodings_and_header_languages_load_every_row(home: Home, tmp_path:
 
 
 def test_xlsx_form_metadata_is_kept_and_header_found_below_it(home: Home, tmp_path: Path) -> None:
-    metadata = [["表号：", "WFM-1表"], ["制定机关：", "国家统计局"], ["批准文号：", "国统制〔2026〕1号"],
-                ["有效期至：", "2028年12月"], [], ["计量单位：人、元"]]
+    metadata = [
+        ["表号：", "WFM-1表"],
+        ["制定机关：", "国家统计局"],
+        ["批准文号：", "国统制〔2026〕1号"],
+        ["有效期至：", "2028年12月"],
+        [],
+        ["计量单位：人、元"],
+    ]
     path = write_xlsx(tmp_path / "wave.xlsx", survey_rows(6), metadata=metadata)
     out = ingest_file(home, path, "survey", "t")
     assert (out.outcome, out.rows_accepted) == ("loaded", 6)
@@ -73,27 +82,62 @@ def test_parquet_with_canonical_names_loads(home: Home, tmp_path: Path) -> None:
 
 def test_values_are_normalised(home: Home, tmp_path: Path) -> None:
     rows = survey_rows(12)
-    rows[0].update(monthly_wage="１２,３４５", design_weight="1,000.5", skill_level="三级", hukou_type="农业",
-                   trained_12m="true", training_hours_12m="８", occupational_injury_protection="—",
-                   union_member="N")
+    rows[0].update(
+        monthly_wage="１２,３４５",
+        design_weight="1,000.5",
+        skill_level="三级",
+        hukou_type="农业",
+        trained_12m="true",
+        training_hours_12m="８",
+        occupational_injury_protection="—",
+        union_member="N",
+    )
     rows[1].update(skill_level="高级技师", sex="１" if rows[1]["sex"] == "1" else "２", monthly_wage="NA")
     ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
-    got = query(home, "SELECT monthly_wage, design_weight, skill_level, hukou_type, trained_12m, "
-                      "training_hours_12m, occupational_injury_protection, union_member FROM raw.survey_responses "
-                      "ORDER BY row_number")
+    got = query(
+        home,
+        "SELECT monthly_wage, design_weight, skill_level, hukou_type, trained_12m, "
+        "training_hours_12m, occupational_injury_protection, union_member FROM raw.survey_responses "
+        "ORDER BY row_number",
+    )
     assert got[0] == (12345.0, 1000.5, "L3", 1, True, 8.0, None, False)
     assert got[1][0] is None and got[1][2] == "L5"
 
 
-NFKC_SAMPLES = ["１２３", "是", "  abc ", "\tx\r\n", "①", "ﬁ", "㎡", "Ⅻ", "\u3000全角\u3000", "Ｃ３４１１",
-                "其中：用于（万元）", "—", "－", "NA", "\u00e9", "e\u0301", "豈", "ｶﾞ", "x\u00a0y", "＇", None]
+NFKC_SAMPLES = [
+    "１２３",
+    "是",
+    "  abc ",
+    "\tx\r\n",
+    "①",
+    "ﬁ",
+    "㎡",
+    "Ⅻ",
+    "\u3000全角\u3000",
+    "Ｃ３４１１",
+    "其中：用于（万元）",
+    "—",
+    "－",
+    "NA",
+    "\u00e9",
+    "e\u0301",
+    "豈",
+    "ｶﾞ",
+    "x\u00a0y",
+    "＇",
+    None,
+]
 
 
 def test_sql_normalisation_equals_python_nfkc_and_strip() -> None:
     con = duckdb.connect()
     with Nfkc(con):
-        got = [r[0] for r in con.execute(f"SELECT {nfkc_text('s')} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i",
-                                         [NFKC_SAMPLES]).fetchall()]
+        got = [
+            r[0]
+            for r in con.execute(
+                f"SELECT {nfkc_text('s')} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i", [NFKC_SAMPLES]
+            ).fetchall()
+        ]
     con.close()
     assert got == [None if v is None else unicodedata.normalize("NFKC", v).strip() for v in NFKC_SAMPLES]
 
@@ -130,8 +174,9 @@ SURVEY_BAD = [
 
 
 @pytest.mark.parametrize(("column", "value", "reason"), SURVEY_BAD)
-def test_each_survey_row_rule_quarantines_its_row(home: Home, tmp_path: Path, column: str, value: str,
-                                                  reason: str) -> None:
+def test_each_survey_row_rule_quarantines_its_row(
+    home: Home, tmp_path: Path, column: str, value: str, reason: str
+) -> None:
     rows = survey_rows(12)
     rows[2][column] = value
     out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
@@ -209,6 +254,7 @@ def test_quarantine_keeps_values_but_masks_personal_fields(home: Home, tmp_path:
 
 # --- whole-file refusals -----------------------------------------------------------------------------------------
 
+
 def _refusal(home: Home, path: Path, source: str = "survey") -> str:
     """Run `wfm ingest` as a user would; return the reason code written beside the rejected file."""
     original = path.read_bytes()
@@ -259,6 +305,7 @@ def test_unreadable_workbook_is_refused(home: Home, tmp_path: Path, capsys: pyte
 
 # --- exactly once ------------------------------------------------------------------------------------------------
 
+
 def test_the_same_bytes_twice_load_once(home: Home, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "w.csv", survey_rows(6))
     copy = tmp_path / "again.csv"
@@ -274,8 +321,11 @@ def test_resubmission_keeps_every_version(home: Home, tmp_path: Path) -> None:
     ingest_file(home, write_csv(tmp_path / "e1.csv", first, source="enterprise"), "enterprise", "t")
     corrected = [dict(first[1], employees_total="520", submitted_at="2026-04-01 09:00:00")]
     ingest_file(home, write_csv(tmp_path / "e2.csv", corrected, source="enterprise"), "enterprise", "t")
-    versions = query(home, "SELECT employees_total, submitted_at FROM raw.enterprise_returns WHERE uscc = ? "
-                           "ORDER BY submitted_at", [first[1]["uscc"]])
+    versions = query(
+        home,
+        "SELECT employees_total, submitted_at FROM raw.enterprise_returns WHERE uscc = ? ORDER BY submitted_at",
+        [first[1]["uscc"]],
+    )
     assert [v[0] for v in versions] == [500, 520]
 
 
@@ -288,10 +338,15 @@ def test_rows_read_equal_accepted_plus_quarantined(home: Home, tmp_path: Path) -
     bad[0]["edu_fund_frontline"] = "99"
     ingest_file(home, write_csv(tmp_path / "b.csv", bad, source="enterprise"), "enterprise", "t")
     for read, accepted, quarantined, sha in query(
-            home, "SELECT rows_read, rows_accepted, rows_quarantined, file_sha256 FROM audit.load_log"):
+        home, "SELECT rows_read, rows_accepted, rows_quarantined, file_sha256 FROM audit.load_log"
+    ):
         assert read == accepted + quarantined
-        stored = query(home, "SELECT (SELECT count(*) FROM raw.survey_responses WHERE batch_id = $1) + "
-                             "(SELECT count(*) FROM raw.enterprise_returns WHERE batch_id = $1)", [sha])[0][0]
+        stored = query(
+            home,
+            "SELECT (SELECT count(*) FROM raw.survey_responses WHERE batch_id = $1) + "
+            "(SELECT count(*) FROM raw.enterprise_returns WHERE batch_id = $1)",
+            [sha],
+        )[0][0]
         held = query(home, "SELECT count(*) FROM audit.quarantine WHERE file_sha256 = ?", [sha])[0][0]
         assert (stored, held) == (accepted, quarantined)
 
@@ -316,8 +371,11 @@ ingest.ingest_file(Home.resolve(sys.argv[1]).ensure(), Path(sys.argv[2]), "surve
 @pytest.mark.parametrize("point", ["_stage_rows", "_log"])
 def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str) -> None:
     path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
-    done = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point],
-                          env={**os.environ, "WFM_DEMO": "1"}, capture_output=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point],
+        env={**os.environ, "WFM_DEMO": "1"},
+        capture_output=True,
+    )
     assert done.returncode == -9
     assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
     assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
@@ -338,13 +396,18 @@ def test_gate_failure_keeps_the_batch_out(home: Home, tmp_path: Path) -> None:
 
 # --- personal data -----------------------------------------------------------------------------------------------
 
+
 def test_hmac_in_sql_equals_python_hmac() -> None:
     key = b"k" * 80  # longer than a block: RFC 2104 hashes it first
     ipad, opad = pseudonym.hmac_pads(key)
     ids = [valid_id("110105", "19491231", 2), "11010519491231002X", "abc"]
     con = duckdb.connect()
-    got = [r[0] for r in con.execute(f"SELECT {pseudonym.hmac_sql('s')} FROM unnest($ids) t(s)",
-                                     {"ids": ids, "ipad": ipad, "opad": opad}).fetchall()]
+    got = [
+        r[0]
+        for r in con.execute(
+            f"SELECT {pseudonym.hmac_sql('s')} FROM unnest($ids) t(s)", {"ids": ids, "ipad": ipad, "opad": opad}
+        ).fetchall()
+    ]
     assert got == [pseudonym.hmac_hex(key, i) for i in ids]
 
 
@@ -355,8 +418,9 @@ def test_ingest_refuses_to_run_without_a_key_outside_the_demo(monkeypatch: pytes
         pseudonym.secret_key()
 
 
-def test_no_id_number_or_phone_anywhere_under_the_home(home: Home, tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture) -> None:
+def test_no_id_number_or_phone_anywhere_under_the_home(
+    home: Home, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     survey = survey_rows(12)
     survey[3]["age"] = "99"  # quarantined rows must not leak either
     firms = enterprise_rows(4)

@@ -48,8 +48,9 @@ HOSTILE = {
 
 
 def nightly(home: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "wfm.cli", "--home", str(home), "run"], env=ENV,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "wfm.cli", "--home", str(home), "run"], env=ENV, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -76,8 +77,11 @@ def snapshot_state(home: Path) -> tuple[list[str], int]:
 
 
 def parquet_state(folder: Path) -> tuple[list[str], int]:
-    vintages, count = duckdb.connect().execute(
-        f"SELECT {VINTAGES}, count(*) FROM read_parquet('{folder}/indicator_values/**/*.parquet')").fetchone()
+    vintages, count = (
+        duckdb.connect()
+        .execute(f"SELECT {VINTAGES}, count(*) FROM read_parquet('{folder}/indicator_values/**/*.parquet')")
+        .fetchone()
+    )
     return sorted(vintages), count
 
 
@@ -144,8 +148,19 @@ def test_readers_never_wait_and_never_see_two_vintages_at_once(built: Path, tmp_
     home = Home.resolve(built)
     published = {manifest(built)["vintage"]: manifest(built)["tables"]["indicator_values"]}
     log, stop = tmp_path / "reads.jsonl", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(home.published / "marts.duckdb"),
-                               str(home.published / "parquet"), str(log), str(stop), VINTAGES], env=ENV)
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            READER,
+            str(home.published / "marts.duckdb"),
+            str(home.published / "parquet"),
+            str(log),
+            str(stop),
+            VINTAGES,
+        ],
+        env=ENV,
+    )
     try:
         wait_for_reads(log, 2, reader)
         for prefix, region in (("S", "440103"), ("T", "440104")):
@@ -220,15 +235,17 @@ def debris(home: Home) -> list[str]:
 
 
 @pytest.mark.parametrize("point", ["snapshot", "exports", "switch"])
-def test_a_killed_publish_leaves_the_last_snapshot_and_the_next_run_publishes(built: Path, tmp_path: Path,
-                                                                              point: str) -> None:
+def test_a_killed_publish_leaves_the_last_snapshot_and_the_next_run_publishes(
+    built: Path, tmp_path: Path, point: str
+) -> None:
     home = copy_home(built, tmp_path / "home")
     publish(home)
     before = manifest(home.root)
     state = snapshot_state(home.root)
 
-    done = subprocess.run([sys.executable, "-c", KILLED_PUBLISH, str(home.root), point], env=ENV,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", KILLED_PUBLISH, str(home.root), point], env=ENV, capture_output=True, text=True
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert debris(home), "the kill should have left a half-written version or link behind"
     assert manifest(home.root) == before
@@ -268,8 +285,10 @@ def test_a_suppressed_cell_with_a_figure_is_not_published(built: Path, tmp_path:
     before = manifest(home.root)
     con = duckdb.connect(str(home.warehouse))
     try:
-        changed = con.execute("UPDATE marts.indicator_values SET se = 1.5 WHERE rowid = (SELECT min(rowid) "
-                              "FROM marts.indicator_values WHERE conf_status = 'C')").fetchone()[0]
+        changed = con.execute(
+            "UPDATE marts.indicator_values SET se = 1.5 WHERE rowid = (SELECT min(rowid) "
+            "FROM marts.indicator_values WHERE conf_status = 'C')"
+        ).fetchone()[0]
     finally:
         con.close()
     assert changed == 1
@@ -281,6 +300,7 @@ def test_a_suppressed_cell_with_a_figure_is_not_published(built: Path, tmp_path:
 
 # --- exports ------------------------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def hostile(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Home:
     """The built marts with text a spreadsheet would run, and one national cell suppressed (as the build would
@@ -288,19 +308,29 @@ def hostile(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Home:
     home = copy_home(built, tmp_path_factory.mktemp("hostile") / "home")
     con = duckdb.connect(str(home.warehouse))
     try:
-        code = con.execute("SELECT min(indicator_code) FROM marts.indicator_values "
-                           "WHERE breakdown = 'national' AND conf_status = 'F'").fetchone()[0]
-        con.execute("UPDATE marts.indicator_registry SET name_zh = ?, name_en = ?, unit = ?, formula = ?, notes = ? "
-                    "WHERE indicator_code = ?", [HOSTILE[k] for k in ("name_zh", "name_en", "unit", "formula",
-                                                                      "notes")] + [code])
-        con.execute("UPDATE marts.indicator_values SET quality_note = ? WHERE indicator_code = ? "
-                    "AND breakdown = 'national'", [HOSTILE["quality_note"], code])
-        con.execute("UPDATE marts.indicator_values SET member = ? WHERE rowid = (SELECT min(rowid) "
-                    "FROM marts.indicator_values WHERE breakdown <> 'national')", [HOSTILE["member"]])
-        con.execute("UPDATE marts.indicator_values SET conf_status = 'C', "
-                    + ", ".join(f"{c} = NULL" for c in FIGURES)
-                    + " WHERE rowid = (SELECT max(rowid) FROM marts.indicator_values WHERE breakdown = 'national' "
-                      "AND conf_status = 'F')")
+        code = con.execute(
+            "SELECT min(indicator_code) FROM marts.indicator_values WHERE breakdown = 'national' AND conf_status = 'F'"
+        ).fetchone()[0]
+        con.execute(
+            "UPDATE marts.indicator_registry SET name_zh = ?, name_en = ?, unit = ?, formula = ?, notes = ? "
+            "WHERE indicator_code = ?",
+            [HOSTILE[k] for k in ("name_zh", "name_en", "unit", "formula", "notes")] + [code],
+        )
+        con.execute(
+            "UPDATE marts.indicator_values SET quality_note = ? WHERE indicator_code = ? AND breakdown = 'national'",
+            [HOSTILE["quality_note"], code],
+        )
+        con.execute(
+            "UPDATE marts.indicator_values SET member = ? WHERE rowid = (SELECT min(rowid) "
+            "FROM marts.indicator_values WHERE breakdown <> 'national')",
+            [HOSTILE["member"]],
+        )
+        con.execute(
+            "UPDATE marts.indicator_values SET conf_status = 'C', "
+            + ", ".join(f"{c} = NULL" for c in FIGURES)
+            + " WHERE rowid = (SELECT max(rowid) FROM marts.indicator_values WHERE breakdown = 'national' "
+            "AND conf_status = 'F')"
+        )
     finally:
         con.close()
     publish(home)
@@ -314,8 +344,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def test_csv_exports_hold_no_formula_and_keep_numbers(hostile: Home) -> None:
     folder = hostile.published / "exports"
-    files = {name: read_csv(folder / name) for name in
-             ("indicator_values.csv", "indicator_registry.csv", "indicator_values.sdmx.csv")}
+    files = {
+        name: read_csv(folder / name)
+        for name in ("indicator_values.csv", "indicator_registry.csv", "indicator_values.sdmx.csv")
+    }
     cells = [(name, column, cell) for name, rows in files.items() for row in rows for column, cell in row.items()]
     for name, column, cell in cells:
         if cell.startswith(TRIGGERS):  # only a number may start so (a negative value)
@@ -378,9 +410,11 @@ def test_exports_empty_a_suppressed_cell_even_when_the_snapshot_leaks_it(hostile
     shutil.copy2(os.path.realpath(hostile.published / "marts.duckdb"), snapshot)
     con = duckdb.connect(str(snapshot))
     try:
-        con.execute("UPDATE indicator_values SET value = 424242.5, numerator = 424242.5, denominator = 424242.5, "
-                    "se = 424242.5, ci_lower = 424242.5, ci_upper = 424242.5, cv = 424242.5 "
-                    "WHERE conf_status IN ('C', 'D')")
+        con.execute(
+            "UPDATE indicator_values SET value = 424242.5, numerator = 424242.5, denominator = 424242.5, "
+            "se = 424242.5, ci_lower = 424242.5, ci_upper = 424242.5, cv = 424242.5 "
+            "WHERE conf_status IN ('C', 'D')"
+        )
     finally:
         con.close()
     written = exports.write_exports(snapshot, tmp_path / "exports")
@@ -396,25 +430,61 @@ def test_sdmx_csv_reads_back_one_row_per_value(hostile: Home) -> None:
     from pysdmx.io import read_sdmx
 
     path = hostile.published / "exports" / "indicator_values.sdmx.csv"
-    columns = ["STRUCTURE", "STRUCTURE_ID", "ACTION", "INDICATOR", "SCOPE", "SOURCE", "BREAKDOWN", "MEMBER",
-               "TIME_PERIOD", "OBS_VALUE", "UNIT", "OBS_STATUS", "CONF_STATUS", "N", "SE", "CI_LOWER", "CI_UPPER"]
+    columns = [
+        "STRUCTURE",
+        "STRUCTURE_ID",
+        "ACTION",
+        "INDICATOR",
+        "SCOPE",
+        "SOURCE",
+        "BREAKDOWN",
+        "MEMBER",
+        "TIME_PERIOD",
+        "OBS_VALUE",
+        "UNIT",
+        "OBS_STATUS",
+        "CONF_STATUS",
+        "N",
+        "SE",
+        "CI_LOWER",
+        "CI_UPPER",
+    ]
     rows = read_csv(path)
     assert list(rows[0]) == columns
     con = duckdb.connect(str(hostile.published / "marts.duckdb"), read_only=True)
     try:
-        values = {(r[0], r[1], r[2], r[3], r[4], r[5]): r[6] for r in con.execute(
-            "SELECT indicator_code, scope, source, breakdown, member, period, value FROM indicator_values").fetchall()}
+        values = {
+            (r[0], r[1], r[2], r[3], r[4], r[5]): r[6]
+            for r in con.execute(
+                "SELECT indicator_code, scope, source, breakdown, member, period, value FROM indicator_values"
+            ).fetchall()
+        }
     finally:
         con.close()
     assert len(rows) == len(values)
-    keys = {(r["INDICATOR"], r["SCOPE"], r["SOURCE"], r["BREAKDOWN"], r["MEMBER"].removeprefix("'"),
-             r["TIME_PERIOD"].replace("-Q", "Q")) for r in rows}
+    keys = {
+        (
+            r["INDICATOR"],
+            r["SCOPE"],
+            r["SOURCE"],
+            r["BREAKDOWN"],
+            r["MEMBER"].removeprefix("'"),
+            r["TIME_PERIOD"].replace("-Q", "Q"),
+        )
+        for r in rows
+    }
     assert keys == set(values)
     assert {r["STRUCTURE"] for r in rows} == {"datastructure"}
     assert {r["STRUCTURE_ID"] for r in rows} == {f"{exports.AGENCY}:{exports.DSD_ID}({exports.SDMX_VERSION})"}
     for r in rows:
-        key = (r["INDICATOR"], r["SCOPE"], r["SOURCE"], r["BREAKDOWN"], r["MEMBER"].removeprefix("'"),
-               r["TIME_PERIOD"].replace("-Q", "Q"))
+        key = (
+            r["INDICATOR"],
+            r["SCOPE"],
+            r["SOURCE"],
+            r["BREAKDOWN"],
+            r["MEMBER"].removeprefix("'"),
+            r["TIME_PERIOD"].replace("-Q", "Q"),
+        )
         if values[key] is not None:
             assert float(r["OBS_VALUE"]) == pytest.approx(values[key], rel=1e-12)
 
@@ -425,16 +495,20 @@ def test_sdmx_csv_reads_back_one_row_per_value(hostile: Home) -> None:
 
 
 def test_sdmx_structure_names_every_indicator_in_both_languages(hostile: Home) -> None:
-    ns = {"mes": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message",
-          "str": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure",
-          "com": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common"}
+    ns = {
+        "mes": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message",
+        "str": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure",
+        "com": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common",
+    }
     lang = "{http://www.w3.org/XML/1998/namespace}lang"
     root = ET.parse(hostile.published / "exports" / "structure.sdmx.xml").getroot()
     assert root.tag == f"{{{ns['mes']}}}Structure"
     con = duckdb.connect(str(hostile.published / "marts.duckdb"), read_only=True)
     try:
-        registry = {r[0]: (r[1], r[2]) for r in con.execute(
-            "SELECT indicator_code, name_en, name_zh FROM indicator_registry").fetchall()}
+        registry = {
+            r[0]: (r[1], r[2])
+            for r in con.execute("SELECT indicator_code, name_en, name_zh FROM indicator_registry").fetchall()
+        }
     finally:
         con.close()
     codes = root.findall(".//str:Codelist[@id='CL_INDICATOR']/str:Code", ns)

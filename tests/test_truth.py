@@ -18,12 +18,47 @@ from wfm.pipeline import run_nightly
 
 SEEDS = (11, 12)
 CATALOG = {  # indicators.md: every code and its sources
-    "TAL01": "E", "TAL02": "E", "TAL03": "E", "TAL04": "E", "SKL01": "WE", "SKL02": "WE", "SKL03": "W",
-    "TRN01": "W", "TRN02": "W", "TRN03": "E", "EDU01": "E", "EDU02": "E", "EDU03": "E", "EDU04": "W",
-    "LAB01": "WE", "LAB02": "E", "LAB03": "E", "LAB04": "WE", "LAB05": "E", "LAB06": "E", "WAG01": "W",
-    "WAG02": "W", "WAG03": "W", "HRS01": "W", "HRS02": "W", "SAF01": "E", "SAF02": "E", "SOC01": "W",
-    "NEF01": "W", "NEF02": "W", "CMP01": "W", "INN01": "E", "INN02": "E", "MIG01": "W", "YTH01": "W",
-    "YTH02": "E", "PTY01": "W", "PTY02": "E", "STB01": "E", "DSP01": "E", "WEL01": "W",
+    "TAL01": "E",
+    "TAL02": "E",
+    "TAL03": "E",
+    "TAL04": "E",
+    "SKL01": "WE",
+    "SKL02": "WE",
+    "SKL03": "W",
+    "TRN01": "W",
+    "TRN02": "W",
+    "TRN03": "E",
+    "EDU01": "E",
+    "EDU02": "E",
+    "EDU03": "E",
+    "EDU04": "W",
+    "LAB01": "WE",
+    "LAB02": "E",
+    "LAB03": "E",
+    "LAB04": "WE",
+    "LAB05": "E",
+    "LAB06": "E",
+    "WAG01": "W",
+    "WAG02": "W",
+    "WAG03": "W",
+    "HRS01": "W",
+    "HRS02": "W",
+    "SAF01": "E",
+    "SAF02": "E",
+    "SOC01": "W",
+    "NEF01": "W",
+    "NEF02": "W",
+    "CMP01": "W",
+    "INN01": "E",
+    "INN02": "E",
+    "MIG01": "W",
+    "YTH01": "W",
+    "YTH02": "E",
+    "PTY01": "W",
+    "PTY02": "E",
+    "STB01": "E",
+    "DSP01": "E",
+    "WEL01": "W",
 }
 
 
@@ -50,9 +85,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Home, dict, dic
 def published(home: Home) -> dict[tuple[str, str], tuple]:
     con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
     try:
-        rows = con.execute("SELECT source, indicator_code || '|' || period || '|' || breakdown || '|' || member, "
-                           "value, ci_lower, ci_upper, conf_status FROM indicator_values "
-                           "WHERE scope = 'industrial'").fetchall()
+        rows = con.execute(
+            "SELECT source, indicator_code || '|' || period || '|' || breakdown || '|' || member, "
+            "value, ci_lower, ci_upper, conf_status FROM indicator_values "
+            "WHERE scope = 'industrial'"
+        ).fetchall()
     finally:
         con.close()
     return {(r[0], r[1]): r[2:] for r in rows}
@@ -61,8 +98,12 @@ def published(home: Home) -> dict[tuple[str, str], tuple]:
 @pytest.mark.slow
 def test_every_catalog_indicator_has_values_from_each_of_its_sources(runs) -> None:  # noqa: ANN001
     for home, _, _ in runs:
-        have = {(code, source) for (source, key), row in published(home).items()
-                if row[0] is not None for code in [key.split("|")[0]]}
+        have = {
+            (code, source)
+            for (source, key), row in published(home).items()
+            if row[0] is not None
+            for code in [key.split("|")[0]]
+        }
         wanted = {(code, s) for code, sources in CATALOG.items() for s in sources}
         assert wanted <= have, sorted(wanted - have)
 
@@ -105,8 +146,9 @@ def test_every_injected_defect_is_caught_with_its_reason(runs) -> None:  # noqa:
         try:
             quarantined: dict[str, dict[int, set[str]]] = {}
             for name, row, reasons in con.execute(
-                    "SELECT l.file_name, q.row_number, q.reasons FROM audit.quarantine q "
-                    "JOIN audit.load_log l ON l.file_sha256 = q.file_sha256 AND l.outcome <> 'duplicate'").fetchall():
+                "SELECT l.file_name, q.row_number, q.reasons FROM audit.quarantine q "
+                "JOIN audit.load_log l ON l.file_sha256 = q.file_sha256 AND l.outcome <> 'duplicate'"
+            ).fetchall():
                 quarantined.setdefault(name, {})[row] = set(reasons.split(","))
             log = dict(con.execute("SELECT file_name, reason FROM audit.load_log").fetchall())
         finally:

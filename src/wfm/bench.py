@@ -142,8 +142,10 @@ def measure(name: str, cmd: list[str], env: dict[str, str], log: Path) -> tuple[
 
 def _timings(output: str) -> dict[str, float]:
     line = next(ln for ln in output.splitlines() if ln.startswith("stage timings: "))
-    return {k: float(v.removesuffix(" s")) for k, v in
-            (part.split(" ", 1) for part in line.removeprefix("stage timings: ").split(", "))}
+    return {
+        k: float(v.removesuffix(" s"))
+        for k, v in (part.split(" ", 1) for part in line.removeprefix("stage timings: ").split(", "))
+    }
 
 
 def quarter_file(enterprise_files: list[Path], target: Path) -> None:
@@ -160,17 +162,29 @@ def quarter_file(enterprise_files: list[Path], target: Path) -> None:
 
 
 def machine() -> str:
-    model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                  if ln.startswith("model name")), platform.processor())
-    return (f"{psutil.cpu_count()} cores ({model}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+    model = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return (
+        f"{psutil.cpu_count()} cores ({model}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wfm.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", default=str(PROJECT_DIR / "bench"), help="work folder (default ./bench)")
-    parser.add_argument("--max-foreign", type=float, default=0.15,
-                        help="refuse the run when other processes used more than this share of the CPU")
+    parser.add_argument(
+        "--max-foreign",
+        type=float,
+        default=0.15,
+        help="refuse the run when other processes used more than this share of the CPU",
+    )
     parser.add_argument("--out", default=str(PROJECT_DIR / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     work = Path(args.dir).resolve()
@@ -185,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not (gen / "ground_truth.json").exists():
         print("generating the national scale (CSV) …", flush=True)
-        phase, _ = measure("generate", [*wfm, "generate", "--scale", "national", "--formats", "csv",
-                                        "--out", str(gen)], env, log)
+        phase, _ = measure(
+            "generate", [*wfm, "generate", "--scale", "national", "--formats", "csv", "--out", str(gen)], env, log
+        )
         phases.append(phase)
     survey = sorted((gen / "survey").glob("*.csv"))
     enterprise = sorted((gen / "enterprise").glob("*.csv"))
@@ -194,8 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     print("(a) the floor: one DuckDB process loads, sums by province, checkpoints …", flush=True)
     floor_db = work / "floor.duckdb"
     floor_db.unlink(missing_ok=True)
-    floor, out = measure("floor", [py, "-c", FLOOR_SCRIPT, str(floor_db), json.dumps([str(p) for p in survey]),
-                                   json.dumps([str(p) for p in enterprise])], env, log)
+    floor, out = measure(
+        "floor",
+        [
+            py,
+            "-c",
+            FLOOR_SCRIPT,
+            str(floor_db),
+            json.dumps([str(p) for p in survey]),
+            json.dumps([str(p) for p in enterprise]),
+        ],
+        env,
+        log,
+    )
     floor.detail = json.loads(out.strip().splitlines()[-1])
     phases.append(floor)
 
@@ -220,27 +246,36 @@ def main(argv: list[str] | None = None) -> int:
     print(report)
     foreign = max(p.foreign_share for p in phases)
     if foreign > args.max_foreign:
-        print(f"REFUSED: other processes used up to {foreign:.0%} of the CPU during a phase "
-              f"(limit {args.max_foreign:.0%}); nothing written. Run again on a quiet machine.")
+        print(
+            f"REFUSED: other processes used up to {foreign:.0%} of the CPU during a phase "
+            f"(limit {args.max_foreign:.0%}); nothing written. Run again on a quiet machine."
+        )
         return 2
     Path(args.out).write_text(report, encoding="utf-8")
     print(f"written to {args.out}")
     return 0
 
 
-def render(phases: list[Phase], floor: Phase, nightly: Phase, incremental: Phase, n_survey: int,
-           n_enterprise: int) -> str:
+def render(
+    phases: list[Phase], floor: Phase, nightly: Phase, incremental: Phase, n_survey: int, n_enterprise: int
+) -> str:
     f, n = floor.detail, nightly.detail
     # Only loading has a like-for-like part in the floor; the gate's and dbt's own floors (the same checks or
     # the same SQL run by DuckDB directly) are measured by `python -m wfm.gate.bench` and in dbt_project/README.md.
     floors = {"ingest": ("load", f["load"]), "publish": ("checkpoint", f["checkpoint"])}
     rows = "\n".join(
         f"| {stage} | {n[stage]:.1f} s | {n[stage] / n['total']:.0%} | "
-        + (f"{floors[stage][0]} {floors[stage][1]:.2f} s | {n[stage] / floors[stage][1]:.1f} × |" if stage in floors
-           and floors[stage][1] > 0.05 else "— | — |")
-        for stage in ("ingest", "gate", "build", "publish"))
-    phase_rows = "\n".join(f"| {p.name} | {p.wall:.1f} s | {p.peak_rss / 2**30:.2f} GiB | {p.own_cpu:.0f} s | "
-                           f"{p.foreign_share:.0%} |" for p in phases)
+        + (
+            f"{floors[stage][0]} {floors[stage][1]:.2f} s | {n[stage] / floors[stage][1]:.1f} × |"
+            if stage in floors and floors[stage][1] > 0.05
+            else "— | — |"
+        )
+        for stage in ("ingest", "gate", "build", "publish")
+    )
+    phase_rows = "\n".join(
+        f"| {p.name} | {p.wall:.1f} s | {p.peak_rss / 2**30:.2f} GiB | {p.own_cpu:.0f} s | {p.foreign_share:.0%} |"
+        for p in phases
+    )
     floor_total = sum(f.values())
     return f"""# Benchmarks
 
@@ -287,8 +322,9 @@ that processes outside the tree used during the phase (a run with more than 15 %
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

@@ -19,11 +19,19 @@ def _generate(args: argparse.Namespace) -> None:
     from wfm.generate import generate
 
     out = Path(args.out) if args.out else Home.resolve(args.home).root / "generated"
-    manifest = generate(out, scale=args.scale, seed=args.seed, periods=args.periods,
-                        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()), progress=True)
+    manifest = generate(
+        out,
+        scale=args.scale,
+        seed=args.seed,
+        periods=args.periods,
+        formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
+        progress=True,
+    )
     files = manifest.get("files", [])
-    print(f"wrote {len(files)} files under {out} (scale {args.scale}, seed {args.seed}); "
-          f"ground truth in {out / 'ground_truth.json'}")
+    print(
+        f"wrote {len(files)} files under {out} (scale {args.scale}, seed {args.seed}); "
+        f"ground truth in {out / 'ground_truth.json'}"
+    )
 
 
 def _ingest(args: argparse.Namespace) -> None:

@@ -34,20 +34,22 @@ HEADLINES = [  # (indicator, source, breakdown, member): what the demo prints at
 def airflow_env(home: Home, airflow_home: Path) -> dict[str, str]:
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.update({
-        "WFM_HOME": str(home.root),
-        "WFM_DEMO": "1",
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-        "NO_PROXY": "*",
-        "DO_NOT_TRACK": "1",
-        "SCARF_ANALYTICS": "false",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-    })
+    env.update(
+        {
+            "WFM_HOME": str(home.root),
+            "WFM_DEMO": "1",
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+            "NO_PROXY": "*",
+            "DO_NOT_TRACK": "1",
+            "SCARF_ANALYTICS": "false",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
+        }
+    )
     return env
 
 
@@ -91,7 +93,9 @@ def headline_report(home: Home) -> list[str]:
                 "SELECT r.name_en, v.period, v.value, v.se, v.ci_lower, v.ci_upper, r.unit, v.obs_status, "
                 "v.conf_status FROM indicator_values v JOIN indicator_registry r USING (indicator_code) "
                 "WHERE v.indicator_code = ? AND v.source = ? AND v.breakdown = ? AND v.member = ? "
-                "ORDER BY v.period DESC LIMIT 1", [code, source, breakdown, member]).fetchone()
+                "ORDER BY v.period DESC LIMIT 1",
+                [code, source, breakdown, member],
+            ).fetchone()
             if row is None:
                 lines.append(f"  {code} ({source}) {member}: no value")
                 continue
@@ -126,9 +130,9 @@ def main() -> int:
     docs = home.gx / "uncommitted" / "data_docs" / "local_site" / "index.html"
     print(f"""
   warehouse (one writer; statisticians query the snapshot): {home.warehouse}
-  published marts, read-only for readers:                   {home.published / 'marts.duckdb'}
-  published Parquet:                                        {home.published / 'parquet'}
-  exports (SDMX-CSV, CSV, Excel):                           {home.published / 'exports'}
+  published marts, read-only for readers:                   {home.published / "marts.duckdb"}
+  published Parquet:                                        {home.published / "parquet"}
+  exports (SDMX-CSV, CSV, Excel):                           {home.published / "exports"}
   validation report (Great Expectations Data Docs):         {docs}
   load log and quarantine: tables audit.load_log, audit.quarantine in the warehouse
 

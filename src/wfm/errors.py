@@ -6,16 +6,25 @@ from __future__ import annotations
 class WfmError(Exception):
     """An expected failure, reported as one line without a traceback."""
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None, rule: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+        rule: str | None = None,
+    ) -> None:
         self.file, self.row, self.column, self.rule = file, row, column, rule
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 f"file {file}" if file else "",
                 f"row {row}" if row is not None else "",
                 f"column {column}" if column else "",
                 f"rule {rule}" if rule else "",
-            ) if part
+            )
+            if part
         )
         super().__init__(f"{message} ({where})" if where else message)
 

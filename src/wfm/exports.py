@@ -75,20 +75,21 @@ FILES = {
 
 # --- the two rules ------------------------------------------------------------------------------------------------
 
+
 def defuse(text: str) -> str:
     """The text a CSV cell may hold: prefixed with `'` when a spreadsheet would otherwise run it as a formula."""
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
-def check_no_suppressed_figures(columns: Sequence[str], rows: Iterable[Sequence[Any]], what: str,
-                                status: str = "conf_status") -> None:
+def check_no_suppressed_figures(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], what: str, status: str = "conf_status"
+) -> None:
     """Raise unless every row whose `status` is C or D has every figure column empty."""
     at = columns.index(status)
     figures = [i for i, c in enumerate(columns) if c in FIGURES or c in SDMX_FIGURES]
     for n, row in enumerate(rows, 1):
         if row[at] in SUPPRESSED and any(not _empty(row[i]) for i in figures):
-            raise WfmError(f"refusing to write {what}: suppressed cell carries a figure", row=n,
-                           rule="disclosure")
+            raise WfmError(f"refusing to write {what}: suppressed cell carries a figure", row=n, rule="disclosure")
 
 
 def _empty(value: Any) -> bool:
@@ -96,6 +97,7 @@ def _empty(value: Any) -> bool:
 
 
 # --- SDMX structures ----------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Concept:
@@ -123,32 +125,45 @@ CONCEPTS = (
     Concept("OBS_VALUE", "value", "Observation value", "数值", "M", "Double", True),
     Concept("UNIT", "unit", "Unit", "计量单位", "A", "String", True),
     Concept("OBS_STATUS", "obs_status", "Observation status", "观测值状态", "A", "String", True, "CL_OBS_STATUS"),
-    Concept("CONF_STATUS", "conf_status", "Confidentiality status", "保密状态", "A", "String", True,
-            "CL_CONF_STATUS"),
+    Concept("CONF_STATUS", "conf_status", "Confidentiality status", "保密状态", "A", "String", True, "CL_CONF_STATUS"),
     Concept("N", "n_unweighted", "Unweighted count (respondents or enterprises)", "未加权样本量", "A", "Long", False),
     Concept("SE", "se", "Standard error", "标准误", "A", "Double", False),
-    Concept("CI_LOWER", "ci_lower", "Lower bound of the 95 % confidence interval", "95%置信区间下限", "A", "Double",
-            False),
-    Concept("CI_UPPER", "ci_upper", "Upper bound of the 95 % confidence interval", "95%置信区间上限", "A", "Double",
-            False),
+    Concept(
+        "CI_LOWER", "ci_lower", "Lower bound of the 95 % confidence interval", "95%置信区间下限", "A", "Double", False
+    ),
+    Concept(
+        "CI_UPPER", "ci_upper", "Upper bound of the 95 % confidence interval", "95%置信区间上限", "A", "Double", False
+    ),
 )
 
 #: Code lists other than the registry: code → (English, Chinese). Status codes are SDMX's cross-domain ones.
 CODELISTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
-    "CL_SOURCE": ("Source", "数据来源", {
-        "W": ("Workforce survey (sample estimate)", "产业工人抽样调查（抽样估计）"),
-        "E": ("Enterprise returns (census of reporting enterprises)", "企业统计报表（报送企业全面统计）"),
-    }),
-    "CL_OBS_STATUS": ("Observation status", "观测值状态", {
-        "A": ("Normal value", "正常值"),
-        "U": ("Low reliability", "可靠性低"),
-        "P": ("Provisional value", "初步数"),
-    }),
-    "CL_CONF_STATUS": ("Confidentiality status", "保密状态", {
-        "F": ("Free", "可公开"),
-        "C": ("Confidential statistical information", "保密"),
-        "D": ("Secondary confidentiality set by the sender, not for publication", "二次保密（防止推算）"),
-    }),
+    "CL_SOURCE": (
+        "Source",
+        "数据来源",
+        {
+            "W": ("Workforce survey (sample estimate)", "产业工人抽样调查（抽样估计）"),
+            "E": ("Enterprise returns (census of reporting enterprises)", "企业统计报表（报送企业全面统计）"),
+        },
+    ),
+    "CL_OBS_STATUS": (
+        "Observation status",
+        "观测值状态",
+        {
+            "A": ("Normal value", "正常值"),
+            "U": ("Low reliability", "可靠性低"),
+            "P": ("Provisional value", "初步数"),
+        },
+    ),
+    "CL_CONF_STATUS": (
+        "Confidentiality status",
+        "保密状态",
+        {
+            "F": ("Free", "可公开"),
+            "C": ("Confidential statistical information", "保密"),
+            "D": ("Secondary confidentiality set by the sender, not for publication", "二次保密（防止推算）"),
+        },
+    ),
 }
 CONCEPT_SCHEME = ("CS_WFM", "Concepts of the workforce indicators", "产业工人监测指标概念")
 DSD_NAMES = ("Industrial-workforce monitoring indicators", "产业工人队伍监测指标")
@@ -179,31 +194,59 @@ def sdmx_structures(registry: Sequence[Mapping[str, Any]]) -> Structures:
     )
     from pysdmx.model import Concept as SdmxConcept
 
-    zh = {("CL_INDICATOR", ""): "产业工人监测指标", (CONCEPT_SCHEME[0], ""): CONCEPT_SCHEME[2],
-          (DSD_ID, ""): DSD_NAMES[1]}
-    codelists = {"CL_INDICATOR": Codelist(
-        id="CL_INDICATOR", agency=AGENCY, version=SDMX_VERSION, name="Indicators of the workforce monitoring system",
-        items=[Code(id=r["indicator_code"], name=r["name_en"], description=r.get("formula")) for r in registry])}
+    zh = {
+        ("CL_INDICATOR", ""): "产业工人监测指标",
+        (CONCEPT_SCHEME[0], ""): CONCEPT_SCHEME[2],
+        (DSD_ID, ""): DSD_NAMES[1],
+    }
+    codelists = {
+        "CL_INDICATOR": Codelist(
+            id="CL_INDICATOR",
+            agency=AGENCY,
+            version=SDMX_VERSION,
+            name="Indicators of the workforce monitoring system",
+            items=[Code(id=r["indicator_code"], name=r["name_en"], description=r.get("formula")) for r in registry],
+        )
+    }
     zh.update({("CL_INDICATOR", r["indicator_code"]): r["name_zh"] for r in registry})
     for cl_id, (en, name_zh, codes) in CODELISTS.items():
-        codelists[cl_id] = Codelist(id=cl_id, agency=AGENCY, version=SDMX_VERSION, name=en,
-                                    items=[Code(id=code, name=names[0]) for code, names in codes.items()])
+        codelists[cl_id] = Codelist(
+            id=cl_id,
+            agency=AGENCY,
+            version=SDMX_VERSION,
+            name=en,
+            items=[Code(id=code, name=names[0]) for code, names in codes.items()],
+        )
         zh[(cl_id, "")] = name_zh
         zh.update({(cl_id, code): names[1] for code, names in codes.items()})
-    scheme = ConceptScheme(id=CONCEPT_SCHEME[0], agency=AGENCY, version=SDMX_VERSION, name=CONCEPT_SCHEME[1],
-                           items=[SdmxConcept(id=c.id, name=c.en) for c in CONCEPTS])
+    scheme = ConceptScheme(
+        id=CONCEPT_SCHEME[0],
+        agency=AGENCY,
+        version=SDMX_VERSION,
+        name=CONCEPT_SCHEME[1],
+        items=[SdmxConcept(id=c.id, name=c.en) for c in CONCEPTS],
+    )
     zh.update({(CONCEPT_SCHEME[0], c.id): c.zh for c in CONCEPTS})
     roles = {"D": Role.DIMENSION, "M": Role.MEASURE, "A": Role.ATTRIBUTE}
-    components = Components([
-        Component(
-            id=c.id, required=c.required, role=roles[c.role], local_dtype=DataType(c.dtype),
-            concept=ItemReference(sdmx_type="Concept", agency=AGENCY, id=CONCEPT_SCHEME[0], version=SDMX_VERSION,
-                                  item_id=c.id),
-            local_codes=codelists[c.codelist] if c.codelist else None,
-            attachment_level="O" if c.role == "A" else None,
-        ) for c in CONCEPTS])
-    dsd = DataStructureDefinition(id=DSD_ID, agency=AGENCY, version=SDMX_VERSION, name=DSD_NAMES[0],
-                                  components=components)
+    components = Components(
+        [
+            Component(
+                id=c.id,
+                required=c.required,
+                role=roles[c.role],
+                local_dtype=DataType(c.dtype),
+                concept=ItemReference(
+                    sdmx_type="Concept", agency=AGENCY, id=CONCEPT_SCHEME[0], version=SDMX_VERSION, item_id=c.id
+                ),
+                local_codes=codelists[c.codelist] if c.codelist else None,
+                attachment_level="O" if c.role == "A" else None,
+            )
+            for c in CONCEPTS
+        ]
+    )
+    dsd = DataStructureDefinition(
+        id=DSD_ID, agency=AGENCY, version=SDMX_VERSION, name=DSD_NAMES[0], components=components
+    )
     return Structures(list(codelists.values()), scheme, dsd, zh)
 
 
@@ -240,8 +283,10 @@ def _structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
     """SDMX-ML 3.0 structure message of our code lists, concept scheme and data structure (see the module doc)."""
     for prefix, uri in _NS.items():
         ET.register_namespace(prefix, uri)
-    root = ET.Element(_q("mes:Structure"), {
-        _q("xsi:schemaLocation"): f"{_NS['mes']} https://registry.sdmx.org/schemas/v3_0/SDMXMessage.xsd"})
+    root = ET.Element(
+        _q("mes:Structure"),
+        {_q("xsi:schemaLocation"): f"{_NS['mes']} https://registry.sdmx.org/schemas/v3_0/SDMXMessage.xsd"},
+    )
     header = ET.SubElement(root, _q("mes:Header"))
     ET.SubElement(header, _q("mes:ID")).text = f"WFM_{uuid.uuid4().hex[:12].upper()}"
     ET.SubElement(header, _q("mes:Test")).text = "false"
@@ -250,8 +295,13 @@ def _structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
     body = ET.SubElement(root, _q("mes:Structures"))
 
     def maintainable(parent: ET.Element, tag: str, kind: str, artefact: Any, partial: bool = True) -> ET.Element:
-        attrs = {"id": artefact.id, "urn": f"{_URN}{kind}={AGENCY}:{artefact.id}({artefact.version})",
-                 "agencyID": AGENCY, "version": artefact.version, "isExternalReference": "false"}
+        attrs = {
+            "id": artefact.id,
+            "urn": f"{_URN}{kind}={AGENCY}:{artefact.id}({artefact.version})",
+            "agencyID": AGENCY,
+            "version": artefact.version,
+            "isExternalReference": "false",
+        }
         if partial:
             attrs["isPartial"] = "false"
         element = ET.SubElement(parent, _q(tag), attrs)
@@ -267,14 +317,19 @@ def _structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
     schemes = ET.SubElement(body, _q("str:ConceptSchemes"))
     scheme = maintainable(schemes, "str:ConceptScheme", "conceptscheme.ConceptScheme", structures.concept_scheme)
     for concept in structures.concept_scheme.items:
-        _names(ET.SubElement(scheme, _q("str:Concept"), {"id": concept.id}), concept.name,
-               structures.zh.get((structures.concept_scheme.id, concept.id)))
+        _names(
+            ET.SubElement(scheme, _q("str:Concept"), {"id": concept.id}),
+            concept.name,
+            structures.zh.get((structures.concept_scheme.id, concept.id)),
+        )
 
     dsds = ET.SubElement(body, _q("str:DataStructures"))
     dsd = maintainable(dsds, "str:DataStructure", "datastructure.DataStructure", structures.dsd, partial=False)
     components = ET.SubElement(dsd, _q("str:DataStructureComponents"))
-    lists_by_role = {role: ET.SubElement(components, _q(tag)) for role, tag in
-                     (("D", "str:DimensionList"), ("A", "str:AttributeList"), ("M", "str:MeasureList"))}
+    lists_by_role = {
+        role: ET.SubElement(components, _q(tag))
+        for role, tag in (("D", "str:DimensionList"), ("A", "str:AttributeList"), ("M", "str:MeasureList"))
+    }
     # The XSD wants the attribute list before the measure list; both exist here, so creation order is enough.
     by_id = {c.id: c for c in CONCEPTS}
     position = 0
@@ -284,18 +339,23 @@ def _structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
             element = ET.SubElement(lists_by_role["D"], _q("str:TimeDimension"), {"id": concept.id})
         elif concept.role == "D":
             position += 1
-            element = ET.SubElement(lists_by_role["D"], _q("str:Dimension"),
-                                    {"id": concept.id, "position": str(position)})
+            element = ET.SubElement(
+                lists_by_role["D"], _q("str:Dimension"), {"id": concept.id, "position": str(position)}
+            )
         elif concept.role == "A":
-            element = ET.SubElement(lists_by_role["A"], _q("str:Attribute"),
-                                    {"id": concept.id, "usage": "mandatory" if concept.required else "optional"})
+            element = ET.SubElement(
+                lists_by_role["A"],
+                _q("str:Attribute"),
+                {"id": concept.id, "usage": "mandatory" if concept.required else "optional"},
+            )
         else:
             element = ET.SubElement(lists_by_role["M"], _q("str:Measure"), {"id": concept.id})
         ET.SubElement(element, _q("str:ConceptIdentity")).text = f"{_URN}conceptscheme.{component.concept}"
         representation = ET.SubElement(element, _q("str:LocalRepresentation"))
         if component.local_codes is not None:
-            ET.SubElement(representation, _q("str:Enumeration")).text = \
-                f"{_URN}codelist.Codelist={AGENCY}:{component.local_codes.id}({component.local_codes.version})"
+            ET.SubElement(
+                representation, _q("str:Enumeration")
+            ).text = f"{_URN}codelist.Codelist={AGENCY}:{component.local_codes.id}({component.local_codes.version})"
         else:
             ET.SubElement(representation, _q("str:TextFormat"), {"textType": concept.dtype})
         if concept.role == "A":
@@ -306,12 +366,14 @@ def _structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
 
 # --- reading the snapshot -----------------------------------------------------------------------------------------
 
+
 def _mask(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
     """Create the view `masked`: the snapshot's indicator_values with suppressed cells' figures emptied. Every file
     reads this view, so there is one masking; return its rows in key order."""
     present = [r[0] for r in con.execute("DESCRIBE snap.indicator_values").fetchall()]
-    replace = ", ".join(f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}"
-                        for c in FIGURES if c in present)
+    replace = ", ".join(
+        f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}" for c in FIGURES if c in present
+    )
     con.execute(f"CREATE TEMP VIEW masked AS SELECT * REPLACE ({replace}) FROM snap.indicator_values")
     cur = con.execute("SELECT * FROM masked ORDER BY indicator_code, period, scope, source, breakdown, member")
     return [d[0] for d in cur.description], cur.fetchall()
@@ -323,6 +385,7 @@ def _unit(registry_unit: str | None, member: str) -> str | None:
 
 
 # --- the files ----------------------------------------------------------------------------------------------------
+
 
 def _csv_cell(value: Any) -> str:
     if value is None:
@@ -344,8 +407,13 @@ def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]])
         writer.writerows([_csv_cell(v) for v in row] for row in rows)
 
 
-def write_sdmx_csv(path: Path, structures: Structures, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-                   units: Mapping[str, str | None]) -> None:
+def write_sdmx_csv(
+    path: Path,
+    structures: Structures,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    units: Mapping[str, str | None],
+) -> None:
     """SDMX-CSV 2.0 through pysdmx: one row per indicator_values row, keyed by the data structure."""
     import pandas as pd
     from pysdmx.io import write_sdmx
@@ -365,10 +433,12 @@ def write_sdmx_csv(path: Path, structures: Structures, columns: Sequence[str], r
             data[c.id].append(defuse(value) if isinstance(value, str) else value)
     _check_codes(structures, data)
     check_no_suppressed_figures(list(data), zip(*data.values(), strict=True), path.name, status="CONF_STATUS")
-    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype="Int64" if c.dtype == "Long" else None)
-                          for c in CONCEPTS})
-    write_sdmx([PandasDataset(structure=structures.dsd.to_schema(), data=frame)], Format.DATA_SDMX_CSV_2_0_0,
-               output_path=str(path))
+    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype="Int64" if c.dtype == "Long" else None) for c in CONCEPTS})
+    write_sdmx(
+        [PandasDataset(structure=structures.dsd.to_schema(), data=frame)],
+        Format.DATA_SDMX_CSV_2_0_0,
+        output_path=str(path),
+    )
 
 
 def _check_codes(structures: Structures, data: Mapping[str, list[Any]]) -> None:
@@ -378,8 +448,9 @@ def _check_codes(structures: Structures, data: Mapping[str, list[Any]]) -> None:
         if c.codelist:
             unknown = set(data[c.id]) - lists[c.codelist]
             if unknown:
-                raise WfmError(f"cannot write SDMX: {sorted(unknown)[:5]} not in {c.codelist}", column=c.column,
-                               rule="sdmx_codes")
+                raise WfmError(
+                    f"cannot write SDMX: {sorted(unknown)[:5]} not in {c.codelist}", column=c.column, rule="sdmx_codes"
+                )
 
 
 @dataclass(frozen=True)
@@ -421,10 +492,24 @@ def _put(sheet: Any, row: int, column: int, value: Any) -> Any:
 #: Columns of a headline sheet (named as in the snapshot, explained on the README sheet) and their display format;
 #: the cell keeps the full value.
 HEADLINE_COLUMNS = (
-    ("indicator_code", None), ("name_zh", None), ("name_en", None), ("source", None), ("scope", None),
-    ("period", None), ("member", None), ("value", "#,##0.00"), ("unit", None), ("se", "#,##0.000"),
-    ("ci_lower", "#,##0.00"), ("ci_upper", "#,##0.00"), ("cv", "0.0%"), ("n_unweighted", "#,##0"),
-    ("obs_status", None), ("conf_status", None), ("target_value", "#,##0.##"), ("quality_note", None),
+    ("indicator_code", None),
+    ("name_zh", None),
+    ("name_en", None),
+    ("source", None),
+    ("scope", None),
+    ("period", None),
+    ("member", None),
+    ("value", "#,##0.00"),
+    ("unit", None),
+    ("se", "#,##0.000"),
+    ("ci_lower", "#,##0.00"),
+    ("ci_upper", "#,##0.00"),
+    ("cv", "0.0%"),
+    ("n_unweighted", "#,##0"),
+    ("obs_status", None),
+    ("conf_status", None),
+    ("target_value", "#,##0.##"),
+    ("quality_note", None),
 )
 
 _HEADLINE_SQL = """
@@ -455,40 +540,66 @@ def _readme_rows(vintage: str, version: str, rules: Rules) -> list[tuple[str, st
     low_en = f" (CV {float(cv_low):.1%}–{float(cv_suppress):.1%})" if cv_low and cv_suppress else ""
     p_days = f"报告期结束后 {provisional} 天内" if provisional else "报告期仍接受迟报期间"
     p_days_en = f"until {provisional} days after the period's last day" if provisional else "while the period is open"
-    enterprises, top_n, top_k = (rules.get("threshold_min_enterprises"), rules.get("dominance_n"),
-                                 rules.get("dominance_k"))
+    enterprises, top_n, top_k = (
+        rules.get("threshold_min_enterprises"),
+        rules.get("dominance_n"),
+        rules.get("dominance_k"),
+    )
     if min_n and cv_suppress and enterprises and top_n and top_k:
-        c_rule = (f"调查：样本量少于 {min_n} 或 CV 超过 {float(cv_suppress):.1%}；企业：少于 {enterprises} 家"
-                  f"或前 {top_n} 家合计超过 {top_k}%")
-        c_rule_en = (f"survey: fewer than {min_n} respondents or CV above {float(cv_suppress):.1%}; enterprises: "
-                     f"fewer than {enterprises}, or the {top_n} largest above {top_k} % of the cell")
+        c_rule = (
+            f"调查：样本量少于 {min_n} 或 CV 超过 {float(cv_suppress):.1%}；企业：少于 {enterprises} 家"
+            f"或前 {top_n} 家合计超过 {top_k}%"
+        )
+        c_rule_en = (
+            f"survey: fewer than {min_n} respondents or CV above {float(cv_suppress):.1%}; enterprises: "
+            f"fewer than {enterprises}, or the {top_n} largest above {top_k} % of the cell"
+        )
     else:
         c_rule, c_rule_en = "样本或企业过少，或少数企业占比过高", "too few respondents or enterprises, or dominance"
     return [
         ("产业工人队伍监测指标 · 主要表", "Industrial-workforce monitoring indicators · headline tables", ""),
         ("数据版本 vintage", vintage, "构建时间（UTC），与 published/current/manifest.json 一致"),
         ("发布版本 version", version, "published/versions/ 下的文件夹"),
-        ("更新", "Refreshed nightly at 02:00 Asia/Shanghai after the build passes its checks",
-         "每晚 02:00（北京时间）在构建通过校验后更新"),
+        (
+            "更新",
+            "Refreshed nightly at 02:00 Asia/Shanghai after the build passes its checks",
+            "每晚 02:00（北京时间）在构建通过校验后更新",
+        ),
         ("", "", ""),
         ("工作表 sheet", "what it holds", "内容"),
         ("README", "this sheet", "本说明"),
-        ("<theme>", "one sheet per dashboard theme: the national value of each of its indicators for its latest "
-                    "period, per source and scope", "每个主题一张表：各指标最新报告期的全国值（按来源、范围分列）"),
+        (
+            "<theme>",
+            "one sheet per dashboard theme: the national value of each of its indicators for its latest "
+            "period, per source and scope",
+            "每个主题一张表：各指标最新报告期的全国值（按来源、范围分列）",
+        ),
         ("", "", ""),
         ("列 column", "meaning", "含义"),
         ("indicator_code", "indicator code (registry; SDMX code list CL_INDICATOR)", "指标代码"),
         ("name_zh / name_en", "indicator name", "指标名称"),
-        ("source", "W survey estimate (sampling error: se, interval, cv); E enterprise returns (census: no "
-                   "sampling error, disclosure-controlled)",
-         "W 抽样调查估计（有抽样误差）；E 企业报表（全面统计，经披露控制）"),
-        ("scope", "population described; industrial = sections B–E plus platform workers",
-         "统计范围；industrial = B–E 门类及平台劳动者"),
+        (
+            "source",
+            "W survey estimate (sampling error: se, interval, cv); E enterprise returns (census: no "
+            "sampling error, disclosure-controlled)",
+            "W 抽样调查估计（有抽样误差）；E 企业报表（全面统计，经披露控制）",
+        ),
+        (
+            "scope",
+            "population described; industrial = sections B–E plus platform workers",
+            "统计范围；industrial = B–E 门类及平台劳动者",
+        ),
         ("period", "survey wave or report period (YYYY or YYYYQn)", "调查期或报告期"),
-        ("member", "breakdown member: CN = national; after '|' the statistic (CN|P50, CN|progress …)",
-         "分组：CN 为全国；'|' 后为统计量"),
-        ("value", "the estimate in the unit given; percentages as 0–100; empty when suppressed",
-         "数值（百分比为 0–100）；保密单元格为空"),
+        (
+            "member",
+            "breakdown member: CN = national; after '|' the statistic (CN|P50, CN|progress …)",
+            "分组：CN 为全国；'|' 后为统计量",
+        ),
+        (
+            "value",
+            "the estimate in the unit given; percentages as 0–100; empty when suppressed",
+            "数值（百分比为 0–100）；保密单元格为空",
+        ),
         ("unit", "unit of value", "计量单位"),
         ("se", "standard error (Taylor linearisation; Woodruff for quantiles)", "标准误"),
         ("ci_lower / ci_upper", "95 % confidence interval", "95% 置信区间"),
@@ -503,11 +614,17 @@ def _readme_rows(vintage: str, version: str, rules: Rules) -> list[tuple[str, st
         ("obs_status P", f"provisional {p_days_en}: late returns may revise it", f"初步数：{p_days}可能因迟报修订"),
         ("conf_status F", "free for publication", "可公开"),
         ("conf_status C", f"confidential ({c_rule_en}): value and all figures empty", f"保密（{c_rule}），数值为空"),
-        ("conf_status D", "secondary suppression (stops a C cell being recovered by subtraction): figures empty",
-         "二次保密（防止通过相减推算保密单元格），数值为空"),
+        (
+            "conf_status D",
+            "secondary suppression (stops a C cell being recovered by subtraction): figures empty",
+            "二次保密（防止通过相减推算保密单元格），数值为空",
+        ),
         ("", "", ""),
-        ("文本 text", "Text beginning with = + - @ is stored as text, never as a formula",
-         "以 = + - @ 开头的文本按文本存储，不会成为公式"),
+        (
+            "文本 text",
+            "Text beginning with = + - @ is stored as text, never as a formula",
+            "以 = + - @ 开头的文本按文本存储，不会成为公式",
+        ),
     ]
 
 
@@ -551,8 +668,9 @@ def write_excel(path: Path, con: duckdb.DuckDBPyConnection, vintage: str, versio
     book.save(path)
 
 
-def write_exports(snapshot: Path, out: Path, *, version: str = "",
-                  rules: Mapping[str, float] | None = None) -> list[Path]:
+def write_exports(
+    snapshot: Path, out: Path, *, version: str = "", rules: Mapping[str, float] | None = None
+) -> list[Path]:
     """Write every export of the snapshot file `snapshot` into the new folder `out`; return the files written.
     `version` and `rules` (the publication rules in force) only feed the README sheet."""
     out.mkdir(parents=True, exist_ok=False)

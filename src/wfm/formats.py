@@ -59,18 +59,27 @@ def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[st
             canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{len(mapped) + 1}"
             extra.append(canonical)
         if canonical in mapped:
-            raise FileRefused(f"column {canonical} appears twice", file=path.name, column=canonical,
-                              rule=f"duplicate_column:{canonical}")
+            raise FileRefused(
+                f"column {canonical} appears twice",
+                file=path.name,
+                column=canonical,
+                rule=f"duplicate_column:{canonical}",
+            )
         mapped.append(canonical)
     missing = [c.name for c in COLUMNS[source] if c.header_required and c.name not in mapped]
     if missing:
-        raise FileRefused(f"required column {missing[0]} is missing"
-                          + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
-                          file=path.name, column=missing[0], rule=f"missing_column:{missing[0]}")
+        raise FileRefused(
+            f"required column {missing[0]} is missing"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+            file=path.name,
+            column=missing[0],
+            rule=f"missing_column:{missing[0]}",
+        )
     return mapped, extra
 
 
 # --- CSV -------------------------------------------------------------------------------------------------------
+
 
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM) if the whole file decodes as UTF-8, else GB18030 if it decodes as that.
@@ -88,8 +97,7 @@ def detect_encoding(path: Path) -> str:
             with path.open("rb") as fh:
                 while chunk := fh.read(CHUNK):
                     if b"\x00" in chunk:
-                        raise FileRefused("the file holds NUL bytes: not a text CSV", file=path.name,
-                                          rule="encoding")
+                        raise FileRefused("the file holds NUL bytes: not a text CSV", file=path.name, rule="encoding")
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -118,8 +126,9 @@ def _csv_header(path: Path) -> list[str]:
         except StopIteration:
             return []
         except csv.Error as exc:
-            raise FileRefused(f"the header cannot be parsed ({exc})", file=path.name, row=0,
-                              rule="unreadable") from None
+            raise FileRefused(
+                f"the header cannot be parsed ({exc})", file=path.name, row=0, rule="unreadable"
+            ) from None
 
 
 def _ends_mid_row(path: Path, n_columns: int) -> bool:
@@ -139,8 +148,7 @@ def _ends_mid_row(path: Path, n_columns: int) -> bool:
     return last.count('"') % 2 == 1 or len(fields) < n_columns
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str,
-              workdir: Path) -> FileInfo:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str, workdir: Path) -> FileInfo:
     encoding = detect_encoding(path)
     utf8 = _utf8_copy(path, encoding, workdir)
     headers = _csv_header(utf8)
@@ -154,26 +162,34 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
     try:
-        con.execute(f"""
+        con.execute(
+            f"""
             CREATE OR REPLACE TEMP TABLE {table}_csv AS
             SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
                                    columns = {{{columns}}}, strict_mode = true, null_padding = false,
-                                   all_varchar = true, parallel = true)""", [str(utf8)])
+                                   all_varchar = true, parallel = true)""",
+            [str(utf8)],
+        )
     except duckdb.Error as exc:
         line = re.search(r"[Ll]ine:? (\d+)", str(exc))
         # DuckDB's message quotes the offending line, which may hold personal data: keep only its number.
-        raise FileRefused("a row does not parse as CSV (wrong number of fields or a broken quote)",
-                          file=path.name, row=int(line.group(1)) - 1 if line else None,
-                          rule="unreadable") from None
+        raise FileRefused(
+            "a row does not parse as CSV (wrong number of fields or a broken quote)",
+            file=path.name,
+            row=int(line.group(1)) - 1 if line else None,
+            rule="unreadable",
+        ) from None
     select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} "
-                f"FROM {table}_csv")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} FROM {table}_csv"
+    )
     con.execute(f"DROP TABLE {table}_csv")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return FileInfo("csv", encoding, rows, [n for n in names if n not in extra], extra)
 
 
 # --- XLSX ------------------------------------------------------------------------------------------------------
+
 
 def _cell_text(value: object) -> str | None:
     if value is None:
@@ -195,8 +211,9 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise FileRefused(f"the workbook cannot be opened ({type(exc).__name__})", file=path.name,
-                          rule="unreadable") from None
+        raise FileRefused(
+            f"the workbook cannot be opened ({type(exc).__name__})", file=path.name, rule="unreadable"
+        ) from None
     try:
         sheet = book.worksheets[0]
         aliases = header_aliases(source)
@@ -214,8 +231,11 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table
             if text:
                 metadata.append(text)  # kept as printed on the form, not normalised
         if headers is None:
-            raise FileRefused("no row of the first sheet names half of the required columns",
-                              file=path.name, rule="missing_column:header")
+            raise FileRefused(
+                "no row of the first sheet names half of the required columns",
+                file=path.name,
+                rule="missing_column:header",
+            )
         while headers and not headers[-1]:
             headers.pop()
         names, extra = map_headers(headers, source, path)
@@ -233,13 +253,15 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table
         raise FileRefused("the sheet has no data rows", file=path.name, rule="empty")
     arrow = pa.table({name: pa.array(col, pa.string()) for name, col in zip(names, data, strict=True)})
     con.register(f"{table}_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, * "
-                f"FROM {table}_arrow")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, * FROM {table}_arrow"
+    )
     con.unregister(f"{table}_arrow")
     return FileInfo("xlsx", None, arrow.num_rows, [n for n in names if n not in extra], extra, metadata)
 
 
 # --- Parquet ---------------------------------------------------------------------------------------------------
+
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
     try:
@@ -249,8 +271,11 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     headers = [row[0] for row in described]
     names, extra = map_headers(headers, source, path)
     select = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{n}"' for h, n in zip(headers, names, strict=True))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} "
-                f"FROM read_parquet(?)", [str(path)])
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} "
+        f"FROM read_parquet(?)",
+        [str(path)],
+    )
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if rows == 0:
         raise FileRefused("the file has no data rows", file=path.name, rule="empty")
@@ -268,8 +293,9 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         with tempfile.TemporaryDirectory(prefix="wfm-ingest-") as workdir:
             info = _read_csv(con, path, source, table, Path(workdir))
     else:
-        raise FileRefused(f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name,
-                          rule="unreadable")
+        raise FileRefused(
+            f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name, rule="unreadable"
+        )
     if info.rows_read == 0:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise FileRefused("the file has a header but no data rows", file=path.name, rule="empty")

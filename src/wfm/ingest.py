@@ -60,8 +60,10 @@ class BatchOutcome:
         """The one line the command line prints per file."""
         head = f"{self.outcome:<9} {self.source:<10} {self.file_name}"
         if self.outcome == "loaded":
-            text = (f"{head}: {self.rows_read} rows read, {self.rows_accepted} accepted, "
-                    f"{self.rows_quarantined} quarantined ({self.seconds:.1f} s)")
+            text = (
+                f"{head}: {self.rows_read} rows read, {self.rows_accepted} accepted, "
+                f"{self.rows_quarantined} quarantined ({self.seconds:.1f} s)"
+            )
             return text + (f"; warnings: {', '.join(self.warnings)}" if self.warnings else "")
         if self.outcome == "duplicate":
             return f"{head}: the same bytes were already delivered; nothing loaded"
@@ -103,8 +105,11 @@ def new_files(home: Home) -> list[tuple[Source, Path]]:
     for source in SOURCES:
         folder = home.inbox(source)
         if folder.is_dir():
-            found += [(source, p) for p in sorted(folder.iterdir())
-                      if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")]
+            found += [
+                (source, p)
+                for p in sorted(folder.iterdir())
+                if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+            ]
     return found
 
 
@@ -133,22 +138,39 @@ def _log(con: duckdb.DuckDBPyConnection, out: BatchOutcome, run_id: str, extra: 
     extra = extra or {}
     con.execute(
         "INSERT INTO audit.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [out.file_name, out.sha256, out.source, out.rows_read, out.rows_accepted, out.rows_quarantined,
-         out.outcome, out.reason, run_id, now(), extra.get("encoding"), extra.get("file_format"),
-         extra.get("form_metadata")])
+        [
+            out.file_name,
+            out.sha256,
+            out.source,
+            out.rows_read,
+            out.rows_accepted,
+            out.rows_quarantined,
+            out.outcome,
+            out.reason,
+            run_id,
+            now(),
+            extra.get("encoding"),
+            extra.get("file_format"),
+            extra.get("form_metadata"),
+        ],
+    )
 
 
 def _masked_json(columns: list[str], alias: str) -> str:
     """SQL: the row as sent, as JSON, with personal fields replaced by a mask."""
     pairs = ", ".join(
-        f"'{c}', " + (f"CASE WHEN {alias}.\"{c}\" IS NULL THEN NULL ELSE '{pseudonym.MASK}' END"
-                      if c in PERSONAL else f'{alias}."{c}"')
-        for c in columns)
+        f"'{c}', "
+        + (
+            f"CASE WHEN {alias}.\"{c}\" IS NULL THEN NULL ELSE '{pseudonym.MASK}' END"
+            if c in PERSONAL
+            else f'{alias}."{c}"'
+        )
+        for c in columns
+    )
     return f"json_object({pairs})"
 
 
-def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str,
-                run_id: str) -> BatchOutcome:
+def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str, run_id: str) -> BatchOutcome:
     text = f"text_{sha[:16]}"
     info = formats.read_into(con, path, source, text)
     checked = f"checked_{sha[:16]}"
@@ -167,18 +189,32 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha:
         f"CREATE TABLE {landing} AS SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
         f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at "
         f"FROM {checked} c JOIN {text} t USING (row_number) WHERE c.reasons = ''",
-        {"ipad": ipad, "opad": opad} if source == "survey" else None)
+        {"ipad": ipad, "opad": opad} if source == "survey" else None,
+    )
     con.execute(
         f"INSERT INTO audit.quarantine SELECT '{sha}', '{source}', c.row_number, c.reasons, "
         f"{_masked_json([*info.columns, *extras], 't')}, ?, ? FROM {checked} c JOIN {text} t USING (row_number) "
-        f"WHERE c.reasons <> ''", [run_id, loaded])
+        f"WHERE c.reasons <> ''",
+        [run_id, loaded],
+    )
     accepted = con.execute(f"SELECT count(*) FROM {landing}").fetchone()[0]
     out = BatchOutcome(path.name, source, sha, "staged", info.rows_read, accepted, info.rows_read - accepted)
     con.execute(
         "INSERT INTO audit.staged_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [sha, path.name, source, out.rows_read, out.rows_accepted, out.rows_quarantined, info.encoding,
-         info.file_format, json.dumps(info.form_metadata, ensure_ascii=False) if info.form_metadata else None,
-         run_id, loaded])
+        [
+            sha,
+            path.name,
+            source,
+            out.rows_read,
+            out.rows_accepted,
+            out.rows_quarantined,
+            info.encoding,
+            info.file_format,
+            json.dumps(info.form_metadata, ensure_ascii=False) if info.form_metadata else None,
+            run_id,
+            loaded,
+        ],
+    )
     con.execute(f"DROP TABLE {checked}")
     con.execute(f"DROP TABLE {text}")
     return out
@@ -190,12 +226,16 @@ def stage(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome:
     sha = sha256_file(path)
     con = open_warehouse(home)
     try:
-        staged = con.execute("SELECT rows_read, rows_accepted, rows_quarantined FROM audit.staged_batches "
-                             "WHERE file_sha256 = ?", [sha]).fetchone()
+        staged = con.execute(
+            "SELECT rows_read, rows_accepted, rows_quarantined FROM audit.staged_batches WHERE file_sha256 = ?", [sha]
+        ).fetchone()
         if staged:  # a run that crashed after staging: go on from the gate
             return BatchOutcome(path.name, source, sha, "staged", *staged)
-        seen = con.execute("SELECT outcome FROM audit.load_log WHERE file_sha256 = ? AND outcome <> 'duplicate' "
-                           "ORDER BY loaded_at LIMIT 1", [sha]).fetchone()
+        seen = con.execute(
+            "SELECT outcome FROM audit.load_log WHERE file_sha256 = ? AND outcome <> 'duplicate' "
+            "ORDER BY loaded_at LIMIT 1",
+            [sha],
+        ).fetchone()
         if seen:
             out = BatchOutcome(path.name, source, sha, "duplicate", reason=f"already {seen[0]}")
             with transaction(con):
@@ -226,8 +266,9 @@ def gate(home: Home, sha: str, run_id: str) -> tuple[bool, list[str], list[str]]
         if row is None:
             raise WfmError("no staged batch to validate", file=sha[:12], rule="gate")
         with transaction(con):
-            result = validate_batch(con, source=row[0], table=landing_table(sha), batch_id=sha, run_id=run_id,
-                                    home=home)
+            result = validate_batch(
+                con, source=row[0], table=landing_table(sha), batch_id=sha, run_id=run_id, home=home
+            )
         return result.success, list(result.failed_critical), list(result.warnings)
     finally:
         con.close()
@@ -237,9 +278,11 @@ def promote(home: Home, path: Path, sha: str, run_id: str, passed: bool, failed:
     """Move a gated batch into `raw` (or reject it when a critical expectation failed), in one transaction."""
     con = open_warehouse(home)
     try:
-        row = con.execute("SELECT file_name, source, rows_read, rows_accepted, rows_quarantined, encoding, "
-                          "file_format, form_metadata FROM audit.staged_batches WHERE file_sha256 = ?",
-                          [sha]).fetchone()
+        row = con.execute(
+            "SELECT file_name, source, rows_read, rows_accepted, rows_quarantined, encoding, "
+            "file_format, form_metadata FROM audit.staged_batches WHERE file_sha256 = ?",
+            [sha],
+        ).fetchone()
         if row is None:
             raise WfmError("no staged batch to promote", file=path.name, rule="promote")
         name, source, read, accepted, quarantined, encoding, file_format, metadata = row

@@ -58,8 +58,7 @@ def _mapping_case(value: str, mapping: dict[str, str], result_type: str) -> str:
 
 def missing_markers() -> list[str]:
     """The missing markers, lower-cased (compared with the lower-cased value), always including ''."""
-    return sorted({row["code"].lower() for row in load_reference("code_lists") if row["list_name"] == "missing"}
-                  | {""})
+    return sorted({row["code"].lower() for row in load_reference("code_lists") if row["list_name"] == "missing"} | {""})
 
 
 def yes_no_case(value: str) -> str:
@@ -94,9 +93,19 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
         result = _mapping_case(value, code_lists()["skill_level"], "VARCHAR")
         problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {result} IS NULL"))
     elif col.kind == "timestamp":
-        formats = ", ".join(sql_literal(f) for f in (
-            "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M",
-            "%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S.%f"))
+        formats = ", ".join(
+            sql_literal(f)
+            for f in (
+                "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y/%m/%d %H:%M:%S",
+                "%Y-%m-%d %H:%M",
+                "%Y/%m/%d %H:%M",
+                "%Y-%m-%d",
+                "%Y/%m/%d",
+                "%Y-%m-%d %H:%M:%S.%f",
+            )
+        )
         result = f"try_strptime({value}, [{formats}])"
         problems.append((f"{name}_bad_format", f"{value} IS NOT NULL AND {result} IS NULL"))
     elif name == "craftsman_title":
@@ -126,8 +135,9 @@ class Nfkc:
 
     def __enter__(self) -> Nfkc:
         self.con.complete()  # DuckDB 2.0 refuses to register a function while a fetchone() result is open
-        self.con.create_function("nfkc", lambda arr: pc.utf8_normalize(arr, "NFKC"), [VARCHAR], VARCHAR,
-                                 type="arrow", side_effects=False)
+        self.con.create_function(
+            "nfkc", lambda arr: pc.utf8_normalize(arr, "NFKC"), [VARCHAR], VARCHAR, type="arrow", side_effects=False
+        )
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -144,8 +154,7 @@ _NEEDS_NFKC = r"[^\x{01}-\x{7F}\x{4E00}-\x{9FFF}]"
 
 def nfkc_text(column: str) -> str:
     """SQL: trimmed, NFKC-normalised text (see _NEEDS_NFKC for why most values never leave DuckDB)."""
-    return (f"trim(CASE WHEN regexp_matches({column}, '{_NEEDS_NFKC}') THEN nfkc({column}) ELSE {column} END, "
-            "' \t\r\n')")
+    return f"trim(CASE WHEN regexp_matches({column}, '{_NEEDS_NFKC}') THEN nfkc({column}) ELSE {column} END, ' \t\r\n')"
 
 
 def missing_to_null(column: str) -> str:

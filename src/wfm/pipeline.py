@@ -23,8 +23,9 @@ def _quiet(_: str) -> None:
     pass
 
 
-def ingest_all(home: Home, files: list[tuple[Source, Path]] | None = None, run_id: str | None = None,
-               echo: Echo = _quiet) -> list[BatchOutcome]:
+def ingest_all(
+    home: Home, files: list[tuple[Source, Path]] | None = None, run_id: str | None = None, echo: Echo = _quiet
+) -> list[BatchOutcome]:
     """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`."""
     run_id = run_id or new_run_id()
     todo = files if files is not None else new_files(home)
@@ -61,8 +62,9 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     finally:
         con.close()
     if not gate.success:
-        raise WfmError("the built indicators fail the marts suite: " + ", ".join(gate.failed_critical),
-                       rule="marts_gate")
+        raise WfmError(
+            "the built indicators fail the marts suite: " + ", ".join(gate.failed_critical), rule="marts_gate"
+        )
     if gate.warnings:
         echo("marts warnings: " + ", ".join(gate.warnings))
     return BuildReport(str(result.vintage), result.elapsed, list(gate.warnings))
@@ -81,7 +83,12 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
     echo(f"published {publish(home)}")
     done = time.perf_counter()
     gate = sum(o.timings.get("gate", 0.0) for o in outcomes)
-    timings = {"ingest": ingested - started - gate, "gate": gate, "build": built - ingested,
-               "publish": done - built, "total": done - started}
+    timings = {
+        "ingest": ingested - started - gate,
+        "gate": gate,
+        "build": built - ingested,
+        "publish": done - built,
+        "total": done - started,
+    }
     echo("stage timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings

@@ -48,9 +48,11 @@ def secret_key() -> bytes:
         return key
     if demo_mode():
         return DEMO_KEY
-    raise WfmError("no pseudonymisation key: set WFM_HMAC_KEY (or the Airflow connection "
-                   f"{AIRFLOW_CONNECTION}); only the demo (WFM_DEMO=1) may run with the public demo key",
-                   rule="personal_data_key")
+    raise WfmError(
+        "no pseudonymisation key: set WFM_HMAC_KEY (or the Airflow connection "
+        f"{AIRFLOW_CONNECTION}); only the demo (WFM_DEMO=1) may run with the public demo key",
+        rule="personal_data_key",
+    )
 
 
 def hmac_hex(key: bytes, message: str) -> str:

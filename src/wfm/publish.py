@@ -64,13 +64,17 @@ MANIFEST = "manifest.json"
 
 
 def published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
-    present = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
-        "AND table_type = 'BASE TABLE'", [schema]).fetchall()}
+    present = {
+        r[0]
+        for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
+            "AND table_type = 'BASE TABLE'",
+            [schema],
+        ).fetchall()
+    }
     missing = [t for t in CONTRACT_TABLES if t not in present]
     if missing:
-        raise WfmError(f"nothing to publish: the marts lack {', '.join(missing)} (run wfm build first)",
-                       rule="publish")
+        raise WfmError(f"nothing to publish: the marts lack {', '.join(missing)} (run wfm build first)", rule="publish")
     return [*CONTRACT_TABLES, *sorted(present - set(CONTRACT_TABLES) - UNPUBLISHED)]
 
 
@@ -103,8 +107,11 @@ def _exclusive(published: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise WfmError("another wfm publish is running on this home; try again when it has finished",
-                           file=str(published), rule="publish_lock") from None
+            raise WfmError(
+                "another wfm publish is running on this home; try again when it has finished",
+                file=str(published),
+                rule="publish_lock",
+            ) from None
         try:
             yield
         finally:
@@ -152,18 +159,27 @@ def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     stopped it, but the snapshot goes out as built, so publish checks once more. se, interval and CV count: with
     the CV, the se gives the value back."""
     for table in ("indicator_values", "indicator_revisions"):
-        columns = {r[0] for r in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_schema = ? "
-            "AND table_name = ?", [schema, table]).fetchall()}
+        columns = {
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_schema = ? "
+                "AND table_name = ?",
+                [schema, table],
+            ).fetchall()
+        }
         figures = [c for c in exports.FIGURES if c in columns]
         if "conf_status" not in columns or not figures:
             continue
         leak = con.execute(
-            f'SELECT count(*) FROM wh."{schema}"."{table}" WHERE conf_status IN (\'C\', \'D\') '
-            f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})").fetchone()[0]
+            f"SELECT count(*) FROM wh.\"{schema}\".\"{table}\" WHERE conf_status IN ('C', 'D') "
+            f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
+        ).fetchone()[0]
         if leak:
-            raise WfmError(f"refusing to publish: {leak} suppressed cell(s) in {schema}.{table} carry a figure "
-                           f"({', '.join(figures)} must be null when conf_status is C or D)", rule="disclosure")
+            raise WfmError(
+                f"refusing to publish: {leak} suppressed cell(s) in {schema}.{table} carry a figure "
+                f"({', '.join(figures)} must be null when conf_status is C or D)",
+                rule="disclosure",
+            )
 
 
 def copy_table(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -174,9 +190,13 @@ def copy_table(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> None:
     """Partitioned by period when the table has one; an empty table still gets a file, so that a reader's glob
     finds its columns instead of failing on an empty folder."""
-    partitioned = bool(con.execute(
-        "SELECT 1 FROM information_schema.columns WHERE table_catalog = 'snap' AND table_name = ? "
-        "AND column_name = 'period'", [table]).fetchone())
+    partitioned = bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_catalog = 'snap' AND table_name = ? "
+            "AND column_name = 'period'",
+            [table],
+        ).fetchone()
+    )
     empty = con.execute(f'SELECT count(*) = 0 FROM snap."{table}"').fetchone()[0]
     if partitioned and not empty:
         con.execute(f"COPY snap.\"{table}\" TO '{_sql_quote(folder)}' (FORMAT parquet, PARTITION_BY (period))")
@@ -187,8 +207,11 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> N
 
 def _publication_rules(con: duckdb.DuckDBPyConnection) -> dict[str, float] | None:
     """The seed publication_rules as {rule: value}, for the exports' README; None if the warehouse lacks it."""
-    found = con.execute("SELECT 1 FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
-                        "AND table_name = 'publication_rules'", [REFERENCE_SCHEMA]).fetchone()
+    found = con.execute(
+        "SELECT 1 FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
+        "AND table_name = 'publication_rules'",
+        [REFERENCE_SCHEMA],
+    ).fetchone()
     if not found:
         return None
     return dict(con.execute(f'SELECT rule, value FROM wh."{REFERENCE_SCHEMA}".publication_rules').fetchall())

@@ -21,16 +21,20 @@ CROSS_RULES: dict[str, list[tuple[str, str]]] = {
         ("frontline_workers_exceeds_total", "frontline_workers > employees_total"),
         ("dispatched_workers_exceeds_total", "dispatched_workers > employees_total"),
         ("contract_signed_exceeds_employees", "contract_signed > employees_total - dispatched_workers"),
-        ("skill_counts_exceed_total",
-         "coalesce(skill_l0, 0) + coalesce(skill_l1, 0) + coalesce(skill_l2, 0) + coalesce(skill_l3, 0)"
-         " + coalesce(skill_l4, 0) + coalesce(skill_l5, 0) + coalesce(skill_l6, 0) + coalesce(skill_l7, 0)"
-         " > employees_total"),
+        (
+            "skill_counts_exceed_total",
+            "coalesce(skill_l0, 0) + coalesce(skill_l1, 0) + coalesce(skill_l2, 0) + coalesce(skill_l3, 0)"
+            " + coalesce(skill_l4, 0) + coalesce(skill_l5, 0) + coalesce(skill_l6, 0) + coalesce(skill_l7, 0)"
+            " > employees_total",
+        ),
         ("payroll_total_not_positive", "employees_total > 0 AND payroll_total <= 0"),
         ("edu_fund_frontline_exceeds_used", "edu_fund_frontline > edu_fund_used"),
         ("union_members_exceeds_total", "union_members > employees_total"),
         ("collective_contract_covered_exceeds_total", "collective_contract_covered > employees_total"),
-        ("collective_contract_covered_without_contract",
-         "collective_contract = false AND collective_contract_covered > 0"),
+        (
+            "collective_contract_covered_without_contract",
+            "collective_contract = false AND collective_contract_covered > 0",
+        ),
         ("teams_without_party_member_exceeds_teams", "teams_without_party_member > teams_total"),
         ("hires_under35_exceeds_hires", "hires_under35 > hires"),
         ("migrant_workers_exceeds_total", "migrant_workers > employees_total"),
@@ -61,9 +65,11 @@ CODE_RULES: dict[str, list[tuple[str, str]]] = {
         ("sex_id_mismatch", "_id IS NULL AND sex <> id_sex(id_number)"),
         # Reference date: 30 June of the wave's year (the generator uses the same); a malformed wave has its own
         # reason and no reference date, so it cannot make the age disagree.
-        ("age_id_mismatch",
-         "_id IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
-         "abs(age - age_on(id_birth_date(id_number), make_date(CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1"),
+        (
+            "age_id_mismatch",
+            "_id IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
+            "abs(age - age_on(id_birth_date(id_number), make_date(CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1",
+        ),
         ("region_code_bad_format", "_region = 'bad_format'"),
         ("region_code_unknown_province", "_region = 'unknown_province'"),
         ("employer_uscc_bad_format", "_uscc = 'bad_format'"),
@@ -97,9 +103,9 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     """SQL selecting, from the text table, every contract column typed plus `reasons` (comma-separated codes)."""
     columns: list[Column] = list(COLUMNS[source])
     normalised = ",\n      ".join(
-        nfkc_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present
-        else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
-        for c in columns)
+        nfkc_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
+        for c in columns
+    )
     clean = ",\n      ".join(missing_to_null(f'"{c.name}"') + f' AS "{c.name}"' for c in columns)
     typed_cols: list[str] = []
     value_problems: list[tuple[str, str]] = []
@@ -146,4 +152,3 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
                 CASE WHEN is_duplicate THEN '{dup_code}' END) AS reasons
     FROM rule_checked
     """
-

@@ -59,8 +59,15 @@ def contract_columns(source: Source) -> list[tuple[str, str]]:
 
 def raw_columns_ddl(source: Source) -> str:
     cols = [f"{name} {sql_type}" for name, sql_type in contract_columns(source)]
-    return ",\n  ".join(["batch_id VARCHAR NOT NULL", "row_number BIGINT NOT NULL", *cols,
-                         "extra_columns JSON", "loaded_at TIMESTAMP NOT NULL"])
+    return ",\n  ".join(
+        [
+            "batch_id VARCHAR NOT NULL",
+            "row_number BIGINT NOT NULL",
+            *cols,
+            "extra_columns JSON",
+            "loaded_at TIMESTAMP NOT NULL",
+        ]
+    )
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
