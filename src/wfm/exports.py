@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from wfm.errors import WfmError
+from wfm.warehouse import sql_literal
 
 if TYPE_CHECKING:  # pysdmx, pandas and openpyxl load when an export is written, not when publish is imported
     from pysdmx.model import Codelist, ConceptScheme, DataStructureDefinition
@@ -676,7 +677,7 @@ def write_exports(
     out.mkdir(parents=True, exist_ok=False)
     con = duckdb.connect(":memory:")
     try:
-        con.execute(f"ATTACH '{_sql_quote(snapshot)}' AS snap (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(snapshot)} AS snap (READ_ONLY)")
         columns, values = _mask(con)
         check_no_suppressed_figures(columns, values, "indicator_values")
         cur = con.execute("SELECT * FROM snap.indicator_registry ORDER BY indicator_code")
@@ -696,7 +697,3 @@ def write_exports(
         return list(paths.values())
     finally:
         con.close()
-
-
-def _sql_quote(path: Path) -> str:
-    return str(path).replace("'", "''")

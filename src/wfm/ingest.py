@@ -34,7 +34,7 @@ from wfm.config import Home
 from wfm.errors import FileRefused, WfmError
 from wfm.normalize import Nfkc
 from wfm.schema import COLUMNS, RAW_TABLE, Source
-from wfm.warehouse import connect, contract_columns, ensure_schema, transaction
+from wfm.warehouse import connect, contract_columns, ensure_schema, sql_literal, transaction
 
 SOURCES: tuple[Source, ...] = ("survey", "enterprise")
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}
@@ -93,7 +93,7 @@ def landing_table(sha: str) -> str:
 def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
     con = connect(home.warehouse)
     # Spill files of TEMP tables (which hold personal data in clear) go to the system temp folder, not the home.
-    con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/wfm-duckdb-spill'")
+    con.execute(f"SET temp_directory = {sql_literal(Path(tempfile.gettempdir()) / 'wfm-duckdb-spill')}")
     ensure_schema(con)
     codes.install_sql(con)
     return con

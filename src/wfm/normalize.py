@@ -19,6 +19,7 @@ from duckdb.sqltypes import VARCHAR
 
 from wfm.codes import load_reference
 from wfm.schema import Column
+from wfm.warehouse import sql_literal
 
 #: Contract ranges (data-contract.md). Bounds are inclusive; None = unbounded; `positive` = strictly above 0.
 RANGES: dict[str, tuple[float | None, float | None]] = {
@@ -32,10 +33,6 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "sense_happiness": (1, 5),
 }
 POSITIVE = {"design_weight"}
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @cache

@@ -47,7 +47,7 @@ import duckdb
 from wfm import exports
 from wfm.config import Home
 from wfm.errors import WfmError
-from wfm.warehouse import connect
+from wfm.warehouse import connect, sql_literal
 
 #: The contract tables of interface.md, always published.
 CONTRACT_TABLES = ("indicator_registry", "indicator_values", "indicator_revisions")
@@ -125,11 +125,11 @@ def write_version(home: Home, folder: Path) -> None:
     # An in-memory session attaching the warehouse read-only and the new snapshot read-write.
     con = connect(":memory:")
     try:
-        con.execute(f"ATTACH '{_sql_quote(home.warehouse)}' AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(home.warehouse)} AS wh (READ_ONLY)")
         tables = published_tables(con, MARTS_SCHEMA)
         check_disclosure(con, MARTS_SCHEMA)
         rules = _publication_rules(con)
-        con.execute(f"ATTACH '{_sql_quote(snapshot)}' AS snap")
+        con.execute(f"ATTACH {sql_literal(snapshot)} AS snap")
         (folder / "parquet").mkdir()
         rows = {}
         for table in tables:
@@ -199,10 +199,10 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> N
     )
     empty = con.execute(f'SELECT count(*) = 0 FROM snap."{table}"').fetchone()[0]
     if partitioned and not empty:
-        con.execute(f"COPY snap.\"{table}\" TO '{_sql_quote(folder)}' (FORMAT parquet, PARTITION_BY (period))")
+        con.execute(f'COPY snap."{table}" TO {sql_literal(folder)} (FORMAT parquet, PARTITION_BY (period))')
     else:
         folder.mkdir()
-        con.execute(f"COPY snap.\"{table}\" TO '{_sql_quote(folder / 'data.parquet')}' (FORMAT parquet)")
+        con.execute(f'COPY snap."{table}" TO {sql_literal(folder / "data.parquet")} (FORMAT parquet)')
 
 
 def _publication_rules(con: duckdb.DuckDBPyConnection) -> dict[str, float] | None:
@@ -285,7 +285,3 @@ def _fsync_tree(folder: Path) -> None:
         for name in dirs:
             _fsync(Path(root) / name)
     _fsync(folder)
-
-
-def _sql_quote(path: Path) -> str:
-    return str(path).replace("'", "''")

@@ -28,6 +28,12 @@ from wfm.schema import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
 SETTINGS = {"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": False}
 
 
+def sql_literal(value: object) -> str:
+    """A SQL string literal for text or a path (single quotes doubled), for statements that take no parameters
+    (ATTACH, COPY … TO, generated CASE lists)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
