@@ -86,3 +86,110 @@
         where cells.x_sum <> 0
     )
 {% endmacro %}
+
+{#- The same variance for many cells at once, from wide PSU totals: `psu_totals` has the `keys`, `stratum`,
+    `psu` and, for every cell c of `cells` (dicts with `code`, `statistic`, `column`), the columns
+    y__<c> = Σ w·y, x__<c> = Σ w·x and n__<c> = respondents over the PSU's rows in the cell (null when the
+    PSU has none). One pass per step serves every cell; the result is long, one row per keys × cell, with the
+    columns of taylor_ratio (indicator_code, statistic, y_sum, x_sum, ratio, variance, n_respondents,
+    singleton_strata).
+
+    Per stratum Σ_i (z_hi − z̄_h)² over all n_h PSUs (absent ones with z = 0) equals Σ z_hi² − (Σ z_hi)² / n_h,
+    so each stratum needs only the sum and the sum of squares of the present PSUs' z. z itself is formed
+    from the cell's R first (two passes), not by expanding y and x, so no large moments cancel. -#}
+{% macro taylor_ratio_wide(psu_totals, strata, keys, cells) %}
+    {%- set key_list = keys | join(', ') -%}
+    (
+        with
+
+        cell_totals as (
+            select
+                {{ key_list }},
+                {%- for c in cells %}
+                sum(y__{{ c.column }}) as ys__{{ c.column }},
+                sum(x__{{ c.column }}) as xs__{{ c.column }},
+                sum(n__{{ c.column }}) as ns__{{ c.column }},
+                {%- endfor %}
+            from {{ psu_totals }}
+            group by {{ key_list }}
+        ),
+
+        psu_scores as (
+            select
+                {{ key_list }},
+                p.stratum,
+                {%- for c in cells %}
+                (p.y__{{ c.column }} - t.ys__{{ c.column }} / t.xs__{{ c.column }} * p.x__{{ c.column }})
+                    / t.xs__{{ c.column }} as z__{{ c.column }},
+                p.x__{{ c.column }} <> 0 or p.y__{{ c.column }} <> 0 as present__{{ c.column }},
+                {%- endfor %}
+            from {{ psu_totals }} as p
+            inner join cell_totals as t using ({{ key_list }})
+        ),
+
+        stratum_sums as (
+            select
+                {{ key_list }},
+                stratum,
+                {%- for c in cells %}
+                sum(z__{{ c.column }}) as zs__{{ c.column }},
+                sum(z__{{ c.column }} * z__{{ c.column }}) as zz__{{ c.column }},
+                bool_or(present__{{ c.column }}) as present__{{ c.column }},
+                {%- endfor %}
+            from psu_scores
+            group by {{ key_list }}, stratum
+        ),
+
+        cell_variance as (
+            select
+                {{ key_list }},
+                {%- for c in cells %}
+                sum(
+                    case
+                        when s.n_psu > 1 then s.n_psu / (s.n_psu - 1.0) * greatest(
+                            zz__{{ c.column }} - zs__{{ c.column }} * zs__{{ c.column }} / s.n_psu, 0
+                        )
+                        else 0
+                    end
+                ) filter (where present__{{ c.column }}) as v__{{ c.column }},
+                count(*) filter (where present__{{ c.column }} and s.n_psu = 1) as singletons__{{ c.column }},
+                {%- endfor %}
+            from stratum_sums
+            inner join {{ strata }} as s using (period, stratum)
+            group by {{ key_list }}
+        ),
+
+        cells as (
+            select
+                {{ key_list }},
+                unnest([
+                {%- for c in cells %}
+                    {
+                        'indicator_code': '{{ c.code }}',
+                        'statistic': '{{ c.statistic }}',
+                        'y_sum': ys__{{ c.column }},
+                        'x_sum': xs__{{ c.column }},
+                        'variance': v__{{ c.column }},
+                        'n_respondents': ns__{{ c.column }},
+                        'singleton_strata': singletons__{{ c.column }},
+                    },
+                {%- endfor %}
+                ], recursive := true),
+            from cell_totals
+            inner join cell_variance using ({{ key_list }})
+        )
+
+        select
+            {{ key_list }},
+            indicator_code,
+            statistic,
+            y_sum,
+            x_sum,
+            y_sum / x_sum as ratio,
+            variance,
+            n_respondents,
+            singleton_strata,
+        from cells
+        where x_sum is not null and x_sum <> 0
+    )
+{% endmacro %}

@@ -1,6 +1,8 @@
 {#- Σ w·y, Σ w·x and respondents per PSU for every cell (indicator × statistic × breakdown member): one
-    GROUP BY per breakdown over the wide observations (macro union_by_breakdowns), then one row per cell.
-    PSUs without rows in a cell are absent here; the variance counts them through int_survey__design. -#}
+    GROUP BY per breakdown over the wide observations (macro union_by_breakdowns). Wide, one row per
+    breakdown member × PSU with columns y__<cell>, x__<cell>, n__<cell>: a long table (one row per cell ×
+    PSU) would hold ~20 M rows at national scale. PSUs without rows in a member are absent here; the
+    variance counts them through int_survey__design. -#}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -20,43 +22,8 @@ aggregated as (
     {%- endcall %}
 ),
 
-cells as (
-    select
-        period,
-        scope,
-        breakdown,
-        member,
-        stratum,
-        psu,
-        unnest([
-        {%- for c in cells %}
-            {
-                'indicator_code': '{{ c.code }}',
-                'statistic': '{{ c.statistic }}',
-                'y_total': y__{{ c.column }},
-                'x_total': x__{{ c.column }},
-                'n_respondents': n__{{ c.column }},
-            },
-        {%- endfor %}
-        ], recursive := true),
-    from aggregated
-),
-
 final as (
-    select
-        period,
-        scope,
-        indicator_code,
-        statistic,
-        breakdown,
-        member,
-        stratum,
-        psu,
-        y_total,
-        x_total,
-        n_respondents,
-    from cells
-    where x_total is not null and (x_total <> 0 or y_total <> 0)
+    select * from aggregated
 )
 
 select * from final

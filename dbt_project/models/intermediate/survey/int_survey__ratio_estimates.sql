@@ -1,4 +1,4 @@
-{#- R = Y / X and its Taylor variance per cell (macro taylor_ratio), on the ratio scale (not yet × scale). -#}
+{#- R = Y / X and its Taylor variance per cell (macro taylor_ratio_wide), on the ratio scale (not yet × scale). -#}
 with
 
 psu_totals as (
@@ -10,9 +10,10 @@ strata as (
 ),
 
 estimates as (
-    select * from {{ taylor_ratio(
+    select * from {{ taylor_ratio_wide(
         'psu_totals', 'strata',
-        ['period', 'scope', 'indicator_code', 'statistic', 'breakdown', 'member']
+        ['period', 'scope', 'breakdown', 'member'],
+        survey_ratio_cells()
     ) }}
 ),
 
