@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import unicodedata
@@ -18,7 +19,7 @@ from wfm import cli, pseudonym
 from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import ingest_file, open_warehouse, promote, stage
-from wfm.normalize import Nfkc, nfkc_text
+from wfm.normalize import Nfkc, nfkc_text, special_row
 
 
 def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
@@ -129,17 +130,42 @@ NFKC_SAMPLES = [
 ]
 
 
-def test_sql_normalisation_equals_python_nfkc_and_strip() -> None:
+@pytest.mark.parametrize("special", [None, True])
+def test_sql_normalisation_equals_python_nfkc_and_strip(special: bool | None) -> None:
     con = duckdb.connect()
     with Nfkc(con):
         got = [
             r[0]
             for r in con.execute(
-                f"SELECT {nfkc_text('s')} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i", [NFKC_SAMPLES]
+                f"SELECT {nfkc_text('s', special)} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i", [NFKC_SAMPLES]
+            ).fetchall()
+        ]
+        # the plain path (rows without any special value) on the plain samples
+        plain = [v for v in NFKC_SAMPLES if v is not None and not re.search(r"[^\x01\x20-\x7e\u4e00-\u9fff]", v)]
+        got_plain = [
+            r[0]
+            for r in con.execute(
+                f"SELECT {nfkc_text('s', False)} FROM unnest(?) WITH ORDINALITY t(s, i) ORDER BY i", [plain]
             ).fetchall()
         ]
     con.close()
     assert got == [None if v is None else unicodedata.normalize("NFKC", v).strip() for v in NFKC_SAMPLES]
+    assert plain and got_plain == [unicodedata.normalize("NFKC", v).strip() for v in plain]
+
+
+def test_row_test_flags_exactly_the_rows_with_a_special_value() -> None:
+    con = duckdb.connect()
+    rows = [("A1", "是", "12,000"), ("A1 ", "否", None), ("A1", "\t是", "1"), ("Ａ1", "是", "1"), ("A1", None, "①")]
+    values = ", ".join(f"(?, ?, ?, {i})" for i in range(len(rows)))
+    flags = [
+        r[0]
+        for r in con.execute(
+            f"SELECT {special_row(['a', 'b', 'c'])} FROM (VALUES {values}) t(a, b, c, i) ORDER BY i",
+            [v for row in rows for v in row],
+        ).fetchall()
+    ]
+    con.close()
+    assert flags == [False, False, True, True, True]
 
 
 # --- row rules ---------------------------------------------------------------------------------------------------

@@ -256,8 +256,10 @@ def stage(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome:
         con.close()
 
 
-def gate(home: Home, sha: str, run_id: str) -> tuple[bool, list[str], list[str]]:
-    """Run the batch's expectation suite on its landing table: (passed, failed critical, failed warnings)."""
+def gate(home: Home, sha: str, run_id: str, docs: bool = True) -> tuple[bool, list[str], list[str]]:
+    """Run the batch's expectation suite on its landing table: (passed, failed critical, failed warnings).
+
+    `docs=False` leaves the Data Docs to be rebuilt by the caller (`wfm.gate.build_docs`)."""
     from wfm.gate import validate_batch
 
     con = open_warehouse(home)
@@ -267,7 +269,7 @@ def gate(home: Home, sha: str, run_id: str) -> tuple[bool, list[str], list[str]]
             raise WfmError("no staged batch to validate", file=sha[:12], rule="gate")
         with transaction(con):
             result = validate_batch(
-                con, source=row[0], table=landing_table(sha), batch_id=sha, run_id=run_id, home=home
+                con, source=row[0], table=landing_table(sha), batch_id=sha, run_id=run_id, home=home, docs=docs
             )
         return result.success, list(result.failed_critical), list(result.warnings)
     finally:
@@ -309,15 +311,15 @@ def promote(home: Home, path: Path, sha: str, run_id: str, passed: bool, failed:
         con.close()
 
 
-def ingest_file(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome:
-    """Stage, gate and promote one file: what `wfm ingest` does per file."""
+def ingest_file(home: Home, path: Path, source: Source, run_id: str, docs: bool = True) -> BatchOutcome:
+    """Stage, gate and promote one file: what `wfm ingest` does per file (`docs`: see `gate`)."""
     started = time.perf_counter()
     out = stage(home, path, source, run_id)
     staged = time.perf_counter()
     if out.outcome != "staged":
         out.timings = {"load": staged - started}
         return out
-    passed, failed, warnings = gate(home, out.sha256, run_id)
+    passed, failed, warnings = gate(home, out.sha256, run_id, docs=docs)
     gated = time.perf_counter()
     out = promote(home, path, out.sha256, run_id, passed, failed)
     done = time.perf_counter()

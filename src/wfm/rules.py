@@ -9,7 +9,7 @@ against what the warehouse already holds.
 
 from __future__ import annotations
 
-from wfm.normalize import missing_to_null, nfkc_text, typed
+from wfm.normalize import missing_to_null, nfkc_text, special_row, typed
 from wfm.schema import COLUMNS, RAW_TABLE, Column, Source
 
 #: Cross-column rules of the contract: (reason code, condition on typed columns).
@@ -102,10 +102,16 @@ def _reasons_sql(conditions: list[tuple[str, str]]) -> str:
 def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     """SQL selecting, from the text table, every contract column typed plus `reasons` (comma-separated codes)."""
     columns: list[Column] = list(COLUMNS[source])
-    normalised = ",\n      ".join(
-        nfkc_text(f'"{c.name}"') + f' AS "{c.name}"' if c.name in present else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
-        for c in columns
-    )
+    quoted_present = [f'"{c.name}"' for c in columns if c.name in present]
+
+    def normalised(special: bool) -> str:
+        return ",\n      ".join(
+            nfkc_text(f'"{c.name}"', special) + f' AS "{c.name}"'
+            if c.name in present
+            else f'CAST(NULL AS VARCHAR) AS "{c.name}"'
+            for c in columns
+        )
+
     clean = ",\n      ".join(missing_to_null(f'"{c.name}"') + f' AS "{c.name}"' for c in columns)
     typed_cols: list[str] = []
     value_problems: list[tuple[str, str]] = []
@@ -118,10 +124,18 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     key_not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
     raw = RAW_TABLE[source]
     return f"""
-    WITH normalised AS (
-      SELECT row_number,
-      {normalised}
+    WITH flagged AS (
+      SELECT *, {special_row(quoted_present) if quoted_present else "false"} AS _special
       FROM {text_table}
+    ),
+    normalised AS (
+      SELECT row_number,
+      {normalised(special=False)}
+      FROM flagged WHERE NOT _special
+      UNION ALL
+      SELECT row_number,
+      {normalised(special=True)}
+      FROM flagged WHERE _special
     ),
     clean AS (
       SELECT row_number,

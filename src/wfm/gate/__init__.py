@@ -14,7 +14,8 @@ SQL profile queries (`expectations/profiles/<suite>/*.sql`) that reduce the batc
 caller's transaction, to small frames: one row per stratum with its PSU count, one per question with its item
 non-response, one per wave with its weight total against the previous wave's … GX then validates those frames
 through its pandas datasource (a dataframe asset, a whole-dataframe batch definition) with its own expectations,
-run by a Checkpoint whose UpdateDataDocsAction keeps the Data Docs current. The profiles of a suite are stacked
+run by a Checkpoint; the Data Docs are rebuilt after each validation, or once after several (`docs=False`, then
+`build_docs(home)`: rendering the site costs more than a validation). The profiles of a suite are stacked
 into one frame with a `profile` column and every expectation carries the row condition `profile == <its
 profile>`, so one GX validation covers the batch. The reviewed suite files are `expectations/<suite>.yml`;
 `expectations/README.md` explains the format, the rules and the decisions.
@@ -24,9 +25,10 @@ profile>`, so one GX validation covers the batch. The reviewed suite files are `
                          home=home)
     res.success, res.failed_critical, res.warnings, res.docs_index
     res = validate_marts(con, schema="main", run_id=run_id, home=home)
+    build_docs(home)  # after validations run with docs=False
 """
 
 from wfm.gate.config import GateConfig
-from wfm.gate.core import GateResult, Outcome, validate_batch, validate_marts
+from wfm.gate.core import GateResult, Outcome, build_docs, validate_batch, validate_marts
 
-__all__ = ["GateConfig", "GateResult", "Outcome", "validate_batch", "validate_marts"]
+__all__ = ["GateConfig", "GateResult", "Outcome", "build_docs", "validate_batch", "validate_marts"]

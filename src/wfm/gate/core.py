@@ -61,10 +61,12 @@ def validate_batch(
     run_id: str,
     home: Home,
     config: GateConfig | None = None,
+    docs: bool = True,
 ) -> GateResult:
     """Gate one staged batch (`table` holds its rows, with the raw table's columns) before it is promoted.
 
-    Runs inside the caller's transaction if there is one; never commits or closes `con`.
+    Runs inside the caller's transaction if there is one; never commits or closes `con`. `docs=False` leaves
+    the Data Docs for the caller to rebuild once after several batches (`build_docs`).
     """
     if source not in SUITE_OF_SOURCE:
         raise WfmError(f"unknown source {source!r}", rule="gate")
@@ -82,11 +84,18 @@ def validate_batch(
         run_id=run_id,
         home=home,
         run_name=f"{run_id}__{batch_id[:12]}",
+        docs=docs,
     )
 
 
 def validate_marts(
-    con: duckdb.DuckDBPyConnection, schema: str = "main", *, run_id: str, home: Home, config: GateConfig | None = None
+    con: duckdb.DuckDBPyConnection,
+    schema: str = "main",
+    *,
+    run_id: str,
+    home: Home,
+    config: GateConfig | None = None,
+    docs: bool = True,
 ) -> GateResult:
     """Gate the marts dbt built in `schema` (indicator_values, indicator_registry) before they are published."""
     config = config or GateConfig.load()
@@ -102,6 +111,7 @@ def validate_marts(
         run_id=run_id,
         home=home,
         run_name=f"{run_id}__{MARTS_KEY}",
+        docs=docs,
     )
 
 
@@ -116,10 +126,13 @@ def _validate(
     run_id: str,
     home: Home,
     run_name: str,
+    docs: bool,
 ) -> GateResult:
     frame = stack(run_profiles(con, suite, placeholders, parameters))
     gx_session = session(home.gx)
-    validation = gx_session.validate(suite, frame, config.expectation_parameters(), run_name, config.docs_history)
+    validation = gx_session.validate(
+        suite, frame, config.expectation_parameters(), run_name, config.docs_history, docs=docs
+    )
     specs = suite.by_name()
     by_profile = dict(tuple(frame.groupby(PROFILE, sort=False))) if not frame.empty else {}
     outcomes: list[Outcome] = []
@@ -140,6 +153,11 @@ def _validate(
         docs_index=gx_session.docs_index,
         outcomes=outcomes,
     )
+
+
+def build_docs(home: Home) -> Path:
+    """Rebuild the Data Docs of `home` from every stored validation result; returns the site's index page."""
+    return session(home.gx).build_docs()
 
 
 def _record(con: duckdb.DuckDBPyConnection, suite: str, key: str, run_id: str, outcomes: list[Outcome]) -> None:
