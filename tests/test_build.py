@@ -8,6 +8,7 @@ changed survey answer) to check that the earlier vintage of each changed value i
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfm.build import TARGET_DIR, BuildResult, build
+from wfm.build import TARGET_DIR, BuildResult, build, plan
 from wfm.errors import WfmError
 from wfm.warehouse import ensure_schema
 
@@ -249,6 +250,67 @@ def test_changed_values_keep_their_earlier_vintage(two_builds):
         | (merged.conf_status_old != merged.conf_status_new)
     )
     assert differs.all()
+
+
+VALUE_COLUMNS = [
+    "indicator_code",
+    "period",
+    "scope",
+    "source",
+    "breakdown",
+    "member",
+    "value",
+    "se",
+    "ci_lower",
+    "ci_upper",
+    "cv",
+    "n_unweighted",
+    "obs_status",
+    "conf_status",
+]
+
+
+def published(warehouse: Path) -> pd.DataFrame:
+    values = query(warehouse, "select * from marts.indicator_values")[VALUE_COLUMNS]
+    return values.sort_values(VALUE_COLUMNS[:6]).reset_index(drop=True)
+
+
+def test_second_build_recomputes_only_the_new_batches_periods(two_builds):
+    builds = query(two_builds["warehouse"], "select mode, periods, success from audit.builds order by finished_at")
+    assert builds["mode"].tolist() == ["full", "incremental"] and builds["success"].all()
+    assert json.loads(builds["periods"].iloc[1]) == {"survey": ["2025"], "enterprise": ["2025"]}
+    assert (two_builds["first"].mode, two_builds["second"].mode) == ("full", "incremental")
+    built = query(two_builds["warehouse"], "select file_sha256 from audit.built_batches order by 1")
+    assert built["file_sha256"].tolist() == ["enterprise-1", "enterprise-2", "survey-1", "survey-2"]
+
+
+def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
+    """A new period arrives: the incremental build recomputes it alone, and every published value equals
+    what a full rebuild of the same rows gives (to the last bits parallel sums may differ in)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    rng = np.random.default_rng(12)
+    load(warehouse, "raw.enterprise_returns", enterprise_rows(rng).assign(report_period="2026Q1"), "enterprise-3")
+    load(warehouse, "raw.survey_responses", survey_rows(rng).assign(survey_wave="2026Q1"), "survey-3")
+    result = build(warehouse, run_id="third")
+    assert (result.mode, result.periods) == ("incremental", {"survey": ["2026Q1"], "enterprise": ["2026Q1"]})
+    incremental = published(warehouse)
+    assert set(incremental["period"]) == {"2025", "2026Q1"}
+    assert build(warehouse, run_id="fourth", full_refresh=True).mode == "full"
+    full = published(warehouse)
+    pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
+
+
+def test_a_changed_project_makes_the_build_full(two_builds, tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    con = duckdb.connect(str(warehouse))
+    try:
+        assert plan(con).full is False  # nothing new, nothing changed
+        monkeypatch.setattr("wfm.build.project_fingerprint", lambda: "another project")
+        assert plan(con).full is True
+    finally:
+        con.close()
 
 
 def test_broken_warehouse_fails_with_one_clear_line(tmp_path):

@@ -10,6 +10,8 @@ the nodes that failed. The caller guarantees that no other process writes the wa
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import time
@@ -20,8 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from wfm.config import PROJECT_DIR
 from wfm.errors import WfmError
+from wfm.schema import PERIOD_COLUMN, RAW_TABLE
+from wfm.warehouse import connect, ensure_build_tables, transaction
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
 TARGET_DIR = DBT_DIR / "target"
@@ -37,6 +43,19 @@ _OFFLINE_ENV = {
 
 _FAILED = {"error", "fail", "runtime error"}
 
+#: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
+#: seeds, the code lists the seeds load and the code macros (src/wfm/sql). A change to any of them makes the
+#: next build a full one; otherwise a build recomputes only the periods of newly promoted batches.
+_PACKAGE_DIR = Path(__file__).resolve().parent
+FINGERPRINTED = (
+    DBT_DIR / "dbt_project.yml",
+    DBT_DIR / "models",
+    DBT_DIR / "macros",
+    DBT_DIR / "seeds",
+    _PACKAGE_DIR / "reference",
+    _PACKAGE_DIR / "sql",
+)
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -50,6 +69,20 @@ class BuildResult:
     failures: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     run_id: str | None = None
+    #: "full" (every period, every table rebuilt) or "incremental" (only `periods` recomputed)
+    mode: str = "full"
+    #: source → the periods an incremental build recomputed
+    periods: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """What the next build must do: everything (`full`), or the periods of the batches not built yet."""
+
+    full: bool
+    fingerprint: str
+    periods: dict[str, list[str]]
+    batches: list[tuple[str, str]]  # (file_sha256, source) promoted since the last successful build
 
 
 class BuildFailed(WfmError):
@@ -70,9 +103,12 @@ def build(
 ) -> BuildResult:
     """Run `dbt build` on `warehouse` and return what it did; raise `WfmError` if anything failed.
 
-    `full_refresh` rebuilds incremental models (the revision history is protected and never rebuilt);
-    `docs` also runs `dbt docs generate` into `dbt_project/target`; `progress` receives one short line per
-    finished node.
+    Incremental by period: the heavy intermediate tables (per respondent, per PSU, per enterprise) recompute
+    only the periods of batches promoted since the last successful build (`plan`); the small tables after
+    them (estimates with their statuses, disclosure, the marts) are rebuilt whole, since the provisional status
+    moves with the vintage. The first build, a change to the project (`FINGERPRINTED`) or `full_refresh`
+    rebuild everything (the revision history is protected and never rebuilt). `docs` also runs
+    `dbt docs generate` into `dbt_project/target`; `progress` receives one short line per finished node.
     """
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import and only the build needs it
 
@@ -80,21 +116,30 @@ def build(
     if not warehouse.is_file():
         raise WfmError(f"build failed: warehouse {warehouse} does not exist (run `wfm ingest` first)")
     vintage = datetime.now(UTC).replace(tzinfo=None)
-    args = [
-        "build",
-        *_common_args(),
-        "--vars",
-        f"{{vintage: '{vintage.isoformat(sep=' ')}'}}",
-    ]
-    if full_refresh:
+    con = connect(warehouse)
+    try:
+        ensure_build_tables(con)
+        build_plan = plan(con, full_refresh=full_refresh)
+    except duckdb.CatalogException as missing:  # a warehouse without its raw tables
+        raise WfmError(f"build failed: {' '.join(str(missing).split())[:300]}") from None
+    finally:
+        con.close()
+    # the var is constant: dbt parses the project again (about 2 s) whenever the vars change
+    args = ["build", *_common_args(), "--vars", "{wfm_incremental: true}"]
+    if build_plan.full:
         args.append("--full-refresh")
+    else:
+        # seeds and unit tests change only with the project, and a changed project makes the build full: the
+        # last successful build loaded and passed them with these very files
+        args += ["--exclude-resource-type", "seed", "--exclude-resource-type", "unit_test"]
 
     started = time.monotonic()
     runner = dbtRunner(callbacks=[_progress_callback(progress)] if progress else [])
-    with _environment(warehouse):
+    with _environment(warehouse, vintage=vintage.isoformat(sep=" ")):
         outcome = runner.invoke(args)
     elapsed = time.monotonic() - started
-    result = _summarise(outcome, vintage, elapsed, run_id)
+    result = _summarise(outcome, vintage, elapsed, run_id, build_plan)
+    _record(warehouse, build_plan, result)
     if not result.success:
         raise BuildFailed(_failure_message(result), result)
     if docs:
@@ -103,6 +148,74 @@ def build(
         if not generated.success:
             raise WfmError(f"dbt docs generate failed: {_first_line(generated.exception)} (see {LOG_DIR})")
     return result
+
+
+def project_fingerprint() -> str:
+    """SHA-256 over the dbt version and every file of `FINGERPRINTED` (path and bytes)."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
+    for root in FINGERPRINTED:
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if "__pycache__" in path.parts or path.name.startswith("."):
+                continue
+            digest.update(f"{path.relative_to(PROJECT_DIR if path.is_relative_to(PROJECT_DIR) else root)}\n".encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def plan(con: Any, full_refresh: bool = False) -> BuildPlan:
+    """Decide what the next build recomputes and write those periods to `audit.build_periods` for dbt."""
+    fingerprint = project_fingerprint()
+    last = con.execute(
+        "SELECT fingerprint FROM audit.builds WHERE success ORDER BY finished_at DESC LIMIT 1"
+    ).fetchone()
+    # the raw tables themselves say which batches are new (whoever put them there), and their periods
+    batches: list[tuple[str, str]] = []
+    periods: dict[str, list[str]] = {}
+    for source, table in RAW_TABLE.items():
+        rows = con.execute(
+            f"SELECT DISTINCT batch_id, {PERIOD_COLUMN[source]} FROM {table} "
+            "WHERE batch_id NOT IN (SELECT file_sha256 FROM audit.built_batches)"
+        ).fetchall()
+        batches += sorted({(batch, source) for batch, _ in rows})
+        periods[source] = sorted({period for _, period in rows})
+    rows = [[source, period] for source, values in periods.items() for period in values]
+    with transaction(con):
+        con.execute("DELETE FROM audit.build_periods")
+        if rows:  # executemany refuses an empty list
+            con.executemany("INSERT INTO audit.build_periods VALUES (?, ?)", rows)
+    full = full_refresh or last is None or last[0] != fingerprint
+    return BuildPlan(full=full, fingerprint=fingerprint, periods=periods, batches=batches)
+
+
+def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None:
+    """audit.builds gets the build; after a success, its batches count as built (a failed build's are
+    recomputed by the next one)."""
+    con = connect(warehouse)
+    try:
+        with transaction(con):
+            con.execute(
+                "INSERT INTO audit.builds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    result.run_id,
+                    result.vintage,
+                    result.mode,
+                    build_plan.fingerprint,
+                    json.dumps(result.periods),
+                    result.success,
+                    result.elapsed,
+                    datetime.now(UTC).replace(tzinfo=None),
+                ],
+            )
+            if result.success and build_plan.batches:
+                con.executemany(
+                    "INSERT OR IGNORE INTO audit.built_batches VALUES (?, ?, ?)",
+                    [[sha, source, result.vintage] for sha, source in build_plan.batches],
+                )
+    finally:
+        con.close()
 
 
 def _common_args() -> list[str]:
@@ -126,9 +239,9 @@ def _common_args() -> list[str]:
 
 
 @contextmanager
-def _environment(warehouse: Path) -> Iterator[None]:
+def _environment(warehouse: Path, vintage: str = "") -> Iterator[None]:
     """Set dbt's environment for the duration of one invocation, and put the caller's back afterwards."""
-    wanted = {"WFM_WAREHOUSE": str(warehouse), **_OFFLINE_ENV}
+    wanted = {"WFM_WAREHOUSE": str(warehouse), "WFM_VINTAGE": vintage, **_OFFLINE_ENV}
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:
@@ -158,7 +271,9 @@ def _release_warehouse() -> None:
             environment.close()
 
 
-def _summarise(outcome: Any, vintage: datetime, elapsed: float, run_id: str | None) -> BuildResult:
+def _summarise(
+    outcome: Any, vintage: datetime, elapsed: float, run_id: str | None, build_plan: BuildPlan
+) -> BuildResult:
     counts = {"model": 0, "test": 0, "seed": 0}
     failures: list[str] = []
     results = getattr(outcome.result, "results", None) or []
@@ -181,6 +296,8 @@ def _summarise(outcome: Any, vintage: datetime, elapsed: float, run_id: str | No
         failures=failures,
         elapsed=round(elapsed, 3),
         run_id=run_id,
+        mode="full" if build_plan.full else "incremental",
+        periods={} if build_plan.full else build_plan.periods,
     )
 
 

@@ -12,6 +12,8 @@ Tables created here (dbt owns everything in `staging`, `intermediate` and `marts
 - `landing.batch_<sha12>`: a staged batch between load and promotion (see `wfm.ingest`).
 - `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes;
   `audit.staged_batches`: batches staged but not yet promoted or rejected (what a re-run resumes).
+- `audit.builds`, `audit.built_batches`, `audit.build_periods`: what each build did, which promoted batches the
+  indicator tables already hold, and the periods the current build recomputes (see `wfm.build`).
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
           rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
           form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
+    ensure_build_tables(con)
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.validation_results (
           file_sha256 VARCHAR NOT NULL,
@@ -124,3 +127,25 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           run_id VARCHAR,
           checked_at TIMESTAMP NOT NULL
         )""")
+
+
+def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """The build's bookkeeping tables (wfm.build), alone: a build creates these and nothing else."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS audit")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.builds (
+          run_id VARCHAR,
+          vintage TIMESTAMP NOT NULL,
+          mode VARCHAR NOT NULL,          -- full | incremental
+          fingerprint VARCHAR NOT NULL,   -- of the dbt project and reference data (wfm.build)
+          periods JSON,                   -- {source: [period, …]} recomputed by an incremental build
+          success BOOLEAN NOT NULL,
+          seconds DOUBLE,
+          finished_at TIMESTAMP NOT NULL
+        )""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.built_batches (  -- promoted batches the indicator tables hold
+          file_sha256 VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, vintage TIMESTAMP NOT NULL)""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.build_periods (  -- periods the running build recomputes (dbt reads it)
+          source VARCHAR NOT NULL, period VARCHAR NOT NULL)""")

@@ -1,16 +1,19 @@
 {#- Which enterprise misses which legal threshold, per period (current returns in scope): for the labour
     inspectorate and the unions, never published (schema internal, meta published: false). -#}
 {{ config(schema='internal', tags=['internal'], meta={'published': false}) }}
+{{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 
 with
 
 contributions as (
     select * from {{ ref('int_enterprise__contributions') }}
+    where {{ period_filter('enterprise') }}
 ),
 
 returns as (
     select * from {{ ref('int_enterprise__current_returns') }}
+    where {{ period_filter('enterprise') }}
 ),
 
 registry as (

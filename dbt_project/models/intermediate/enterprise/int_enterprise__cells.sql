@@ -2,6 +2,7 @@
     and for the dominance rule each magnitude's total and the sum of its `dominance_n` largest
     contributions. One GROUP BY per breakdown over the wide contributions (macro union_by_breakdowns), then one
     row per cell. -#}
+{{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
 {%- set top_n = publication_rule_constant('dominance_n', 2) -%}
@@ -10,6 +11,7 @@ with
 
 contributions as (
     select * from {{ ref('int_enterprise__contributions') }}
+    where {{ period_filter('enterprise') }}
 ),
 
 aggregated as (

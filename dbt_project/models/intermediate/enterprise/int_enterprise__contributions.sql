@@ -3,6 +3,7 @@
     denominator (columns num__<cell>, den__<cell>): null outside the indicator's domain or when an item it
     needs is missing. Compliance: num 1 (meets the threshold in force for the period) or 0, den 1;
     compliance_emp: the same weighted by employees_total. -#}
+{{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
 
@@ -10,6 +11,7 @@ with
 
 returns as (
     select * from {{ ref('int_enterprise__current_returns') }}
+    where {{ period_filter('enterprise') }}
 ),
 
 period_targets as (

@@ -1,9 +1,11 @@
 {#- The current return per enterprise and period: the latest submitted_at (ties: the later load, then the
     later row). Earlier returns stay in raw as history. -#}
+{{ incremental_by_period() }}
 with
 
 returns as (
     select * from {{ ref('stg_enterprise__returns') }}
+    where {{ period_filter('enterprise') }}
 ),
 
 final as (

@@ -2,6 +2,7 @@
     it defines (columns y__<cell>, x__<cell>): both null outside the indicator's domain or when either item
     is missing, so the respondent drops out of both sums while the PSU stays in the design (its counts come
     from int_survey__design). Wide rather than long: one pass of the aggregation then serves every cell. -#}
+{{ incremental_by_period() }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -9,6 +10,7 @@ with
 
 responses as (
     select * from {{ ref('stg_survey__responses') }}
+    where {{ period_filter('survey') }}
 ),
 
 period_targets as (

@@ -2,7 +2,9 @@
     GROUP BY per breakdown over the wide observations (macro union_by_breakdowns). Wide, one row per
     breakdown member × PSU with columns y__<cell>, x__<cell>, n__<cell>: a long table (one row per cell ×
     PSU) would hold ~20 M rows at national scale. PSUs without rows in a member are absent here; the
-    variance counts them through int_survey__design. -#}
+    variance counts them through int_survey__design. n counts the rows whose x enters the denominator
+    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster. -#}
+{{ incremental_by_period() }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -10,6 +12,7 @@ with
 
 observations as (
     select * from {{ ref('int_survey__observations') }}
+    where {{ period_filter('survey') }}
 ),
 
 aggregated as (
@@ -17,7 +20,7 @@ aggregated as (
         {%- for c in cells %}
         sum(design_weight * y__{{ c.column }}) as y__{{ c.column }},
         sum(design_weight * x__{{ c.column }}) as x__{{ c.column }},
-        count(*) filter (where x__{{ c.column }} <> 0) as n__{{ c.column }},
+        count(nullif(x__{{ c.column }}, 0)) as n__{{ c.column }},
         {%- endfor %}
     {%- endcall %}
 ),

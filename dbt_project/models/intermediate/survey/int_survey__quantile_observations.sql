@@ -1,5 +1,6 @@
 {#- One row per respondent × scope × quantile indicator × breakdown member (the indicator's own breakdowns,
     w_breakdowns) with the variable y; respondents without the item are left out. -#}
+{{ incremental_by_period() }}
 {%- set indicators = registry_rows('W', kinds=['quantile']) -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -7,6 +8,7 @@ with
 
 responses as (
     select * from {{ ref('stg_survey__responses') }}
+    where {{ period_filter('survey') }}
 ),
 
 scoped as (

@@ -1,5 +1,6 @@
 {#- Point quantiles per cell and statistic (macro weighted_quantile), and for Woodruff's method the PSU
     totals of the proportion 1(y ≤ q_p) over the cell's respondents, for the Taylor machinery. -#}
+{{ incremental_by_period() }}
 {%- set indicators = registry_rows('W', kinds=['quantile']) -%}
 {%- set keys = ['period', 'scope', 'indicator_code', 'breakdown', 'member'] -%}
 {%- set all_statistics = [] -%}
@@ -13,6 +14,7 @@ with
 
 observations as (
     select * from {{ ref('int_survey__quantile_observations') }}
+    where {{ period_filter('survey') }}
 ),
 
 registry_statistics as (

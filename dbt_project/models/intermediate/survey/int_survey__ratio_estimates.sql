@@ -1,8 +1,10 @@
 {#- R = Y / X and its Taylor variance per cell (macro taylor_ratio_wide), on the ratio scale (not yet × scale). -#}
+{{ incremental_by_period() }}
 with
 
 psu_totals as (
     select * from {{ ref('int_survey__psu_totals') }}
+    where {{ period_filter('survey') }}
 ),
 
 strata as (
