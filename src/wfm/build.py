@@ -24,6 +24,7 @@ from typing import Any
 
 import duckdb
 
+from wfm import warmup
 from wfm.config import PROJECT_DIR
 from wfm.errors import WfmError
 from wfm.schema import PERIOD_COLUMN, RAW_TABLE
@@ -110,6 +111,7 @@ def build(
     rebuild everything (the revision history is protected and never rebuilt). `docs` also runs
     `dbt docs generate` into `dbt_project/target`; `progress` receives one short line per finished node.
     """
+    warmup.wait()  # the night may be importing dbt on a background thread
     from dbt.cli.main import dbtRunner  # imported here: dbt is slow to import and only the build needs it
 
     warehouse = Path(warehouse).resolve()

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from wfm import codes, formats, pseudonym, rules
+from wfm import codes, formats, pseudonym, rules, warmup
 from wfm.config import Home
 from wfm.errors import FileRefused, WfmError
 from wfm.normalize import Nfkc
@@ -260,6 +260,7 @@ def gate(home: Home, sha: str, run_id: str, docs: bool = True) -> tuple[bool, li
     """Run the batch's expectation suite on its landing table: (passed, failed critical, failed warnings).
 
     `docs=False` leaves the Data Docs to be rebuilt by the caller (`wfm.gate.build_docs`)."""
+    warmup.wait()
     from wfm.gate import validate_batch
 
     con = open_warehouse(home)

@@ -7,13 +7,12 @@ ingestion), so the command line, the scheduler and the tests run one code path.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wfm import warmup
 from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import BatchOutcome, ingest_file, new_files, new_run_id
@@ -64,6 +63,7 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     """dbt build, then the marts' expectation suite; raises WfmError if either fails (nothing is published).
 
     The marts' validation rebuilds the Data Docs, so they show every validation stored before it too."""
+    warmup.wait()
     from wfm.build import build
     from wfm.gate import validate_marts
     from wfm.ingest import open_warehouse
@@ -87,28 +87,10 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
 
 
 def _build_docs(home: Home) -> None:
+    warmup.wait()
     from wfm.gate import build_docs  # imported when needed: Great Expectations is slow to import
 
     build_docs(home)
-
-
-#: Imported in the background while the first file is read: Great Expectations takes about 4 s to import and
-#: dbt 2 s, while reading and checking a file is DuckDB's work, which releases the interpreter.
-_HEAVY_MODULES = ("great_expectations", "dbt.cli.main")
-
-
-def _warm_up() -> threading.Thread:
-    """Start importing the heavy modules on a daemon thread. Safe: a module being imported is locked, so the
-    main thread's own import waits for it, and an import that fails here is simply tried again there."""
-
-    def work() -> None:
-        for name in _HEAVY_MODULES:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
-
-    thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
-    thread.start()
-    return thread
 
 
 def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> dict[str, float]:
@@ -116,7 +98,7 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
     from wfm.publish import publish
 
     started = time.perf_counter()
-    _warm_up()
+    warmup.start()
     run_id = run_id or new_run_id()
     # the Data Docs are rebuilt once, by the marts' validation (or here when the night fails before it)
     try:

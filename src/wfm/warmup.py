@@ -1,0 +1,42 @@
+"""Import the slow libraries on a background thread while the night's first file is read.
+
+Great Expectations takes about 4 s to import and dbt 2 s; reading and checking a file is DuckDB's work, which
+releases the interpreter, so the two overlap. Python's import locks do not make concurrent imports of one
+package safe when its modules import each other in cycles (Great Expectations' do: the main thread then sees a
+partially initialised module), so every place that imports them first calls `wait()`, which returns at once
+when nothing was started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import threading
+
+MODULES = ("great_expectations", "dbt.cli.main")
+
+_thread: threading.Thread | None = None
+_lock = threading.Lock()
+
+
+def start() -> None:
+    """Begin importing `MODULES` on a daemon thread (once per process)."""
+    global _thread
+    with _lock:
+        if _thread is not None:
+            return
+
+        def work() -> None:
+            for name in MODULES:
+                with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
+                    importlib.import_module(name)
+
+        _thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
+        _thread.start()
+
+
+def wait() -> None:
+    """Block until the background imports are done, if any were started."""
+    thread = _thread
+    if thread is not None:
+        thread.join()
