@@ -19,6 +19,8 @@ import io
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -161,13 +163,15 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
         raise FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
     # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
+    select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE {table}_csv AS
-            SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                                   columns = {{{columns}}}, strict_mode = true, null_padding = false,
-                                   all_varchar = true, parallel = true)""",
+            CREATE OR REPLACE TEMP TABLE {table} AS
+            SELECT row_number() OVER () AS row_number, {select}
+            FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                          columns = {{{columns}}}, strict_mode = true, null_padding = false,
+                          all_varchar = true, parallel = true)""",
             [str(utf8)],
         )
     except duckdb.Error as exc:
@@ -179,11 +183,6 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
             row=int(line.group(1)) - 1 if line else None,
             rule="unreadable",
         ) from None
-    select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS row_number, {select} FROM {table}_csv"
-    )
-    con.execute(f"DROP TABLE {table}_csv")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return FileInfo("csv", encoding, rows, [n for n in names if n not in extra], extra)
 
@@ -282,20 +281,37 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     return FileInfo("parquet", None, rows, [n for n in names if n not in extra], extra)
 
 
+@contextmanager
+def _file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Keep insertion order while a file is read and numbered; put the connection's setting back after."""
+    (previous,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        yield
+    finally:
+        con.execute(f"SET preserve_insertion_order = {'true' if previous else 'false'}")
+
+
 def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
-    """Load `path` as text into TEMP table `table`; raise FileRefused if the file cannot be taken as a whole."""
+    """Load `path` as text into TEMP table `table`; raise FileRefused if the file cannot be taken as a whole.
+
+    `row_number` is the data row's place in the file, the number quarantine and raw report: each reader
+    numbers the rows as it reads them, with DuckDB's insertion order kept for the statement (the warehouse
+    runs with it off, and a parallel read of a large file would otherwise hand rows to the numbering out of
+    order)."""
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        info = _read_xlsx(con, path, source, table)
-    elif suffix == ".parquet":
-        info = _read_parquet(con, path, source, table)
-    elif suffix in (".csv", ".txt"):
-        with tempfile.TemporaryDirectory(prefix="wfm-ingest-") as workdir:
-            info = _read_csv(con, path, source, table, Path(workdir))
-    else:
-        raise FileRefused(
-            f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name, rule="unreadable"
-        )
+    with _file_order(con):
+        if suffix in (".xlsx", ".xlsm"):
+            info = _read_xlsx(con, path, source, table)
+        elif suffix == ".parquet":
+            info = _read_parquet(con, path, source, table)
+        elif suffix in (".csv", ".txt"):
+            with tempfile.TemporaryDirectory(prefix="wfm-ingest-") as workdir:
+                info = _read_csv(con, path, source, table, Path(workdir))
+        else:
+            raise FileRefused(
+                f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name, rule="unreadable"
+            )
     if info.rows_read == 0:
         con.execute(f"DROP TABLE IF EXISTS {table}")
         raise FileRefused("the file has a header but no data rows", file=path.name, rule="empty")
