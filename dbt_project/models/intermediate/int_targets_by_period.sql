@@ -1,13 +1,15 @@
 {#- Targets and thresholds valid at the end of each period that has data: compliance rules and progress
-    use the value in force for the period, not today's. -#}
+    use the value in force for the period, not today's. The periods come straight from the sources (the
+    staging views' period is the same column renamed): through the views, DuckDB would evaluate their joins
+    over every row for a list of a few periods, most of this model's time in an incremental build. -#}
 with
 
 survey as (
-    select * from {{ ref('stg_survey__responses') }}
+    select survey_wave as period from {{ source('survey', 'survey_responses') }}
 ),
 
 returns as (
-    select * from {{ ref('stg_enterprise__returns') }}
+    select report_period as period from {{ source('enterprise', 'enterprise_returns') }}
 ),
 
 targets as (
