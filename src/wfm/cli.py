@@ -8,8 +8,6 @@ command did its job, including when it refused bad files or rows (reported on st
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import sys
 from pathlib import Path
 
@@ -104,19 +102,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def entry() -> None:
-    """The `wfm` command (and `python -m wfm.cli`): `main`, then leave without tearing the interpreter down.
-
-    By then every file is written and closed and every DuckDB connection closed; what the skipped teardown
-    would do is free the module graphs of Great Expectations and dbt, about 1.3 s of a night that may take 15.
-    Tests call `main` and keep the normal exit.
-    """
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    logging.shutdown()
-    os._exit(code)
-
-
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())
