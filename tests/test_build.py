@@ -301,6 +301,18 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
 
 
+def test_wfm_build_full_refresh_recomputes_every_period(two_builds, tmp_path, capsys):
+    from wfm import cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(two_builds["warehouse"].read_bytes())
+    assert cli.main(["--home", str(home), "build", "--full-refresh"]) == 0
+    assert "full: every period" in capsys.readouterr().out
+    modes = query(home / "warehouse.duckdb", "select mode from audit.builds order by finished_at")["mode"]
+    assert modes.tolist()[-1] == "full"
+
+
 def test_a_changed_project_makes_the_build_full(two_builds, tmp_path, monkeypatch):
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(two_builds["warehouse"].read_bytes())

@@ -49,7 +49,7 @@ def _ingest(args: argparse.Namespace) -> None:
 def _build(args: argparse.Namespace) -> None:
     from wfm.pipeline import build_and_check
 
-    build_and_check(Home.resolve(args.home).ensure(), echo=print)
+    build_and_check(Home.resolve(args.home).ensure(), echo=print, full_refresh=args.full_refresh)
 
 
 def _publish(args: argparse.Namespace) -> None:
@@ -83,7 +83,13 @@ def parser() -> argparse.ArgumentParser:
     ing.add_argument("files", nargs="*")
     ing.set_defaults(func=_ingest)
 
-    sub.add_parser("build", help="build the indicator tables (dbt) and check them").set_defaults(func=_build)
+    build = sub.add_parser("build", help="build the indicator tables (dbt) and check them")
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="recompute every period (normally only the periods of batches promoted since the last build)",
+    )
+    build.set_defaults(func=_build)
     sub.add_parser("publish", help="refresh the readers' snapshot atomically").set_defaults(func=_publish)
     sub.add_parser("run", help="the nightly job: ingest, build, publish").set_defaults(func=_run)
     return top

@@ -59,7 +59,9 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
 
 
-def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> BuildReport:
+def build_and_check(
+    home: Home, run_id: str | None = None, echo: Echo = _quiet, full_refresh: bool = False
+) -> BuildReport:
     """dbt build, then the marts' expectation suite; raises WfmError if either fails (nothing is published).
 
     The marts' validation rebuilds the Data Docs, so they show every validation stored before it too."""
@@ -70,8 +72,9 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     from wfm.publish import MARTS_SCHEMA
 
     run_id = run_id or new_run_id()
-    result = build(home.warehouse, run_id=run_id)
-    echo(f"built indicators (vintage {result.vintage}) in {result.elapsed:.1f} s")
+    result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh)
+    recomputed = "every period" if result.mode == "full" else _periods_text(result.periods)
+    echo(f"built indicators (vintage {result.vintage}, {result.mode}: {recomputed}) in {result.elapsed:.1f} s")
     con = open_warehouse(home)
     try:
         gate = validate_marts(con, schema=MARTS_SCHEMA, run_id=run_id, home=home)
@@ -84,6 +87,11 @@ def build_and_check(home: Home, run_id: str | None = None, echo: Echo = _quiet) 
     if gate.warnings:
         echo("marts warnings: " + ", ".join(gate.warnings))
     return BuildReport(str(result.vintage), result.elapsed, list(gate.warnings))
+
+
+def _periods_text(periods: dict[str, list[str]]) -> str:
+    shown = [f"{source} {', '.join(values)}" for source, values in periods.items() if values]
+    return "; ".join(shown) if shown else "no new periods"
 
 
 def _build_docs(home: Home) -> None:
