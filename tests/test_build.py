@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wfm.build import TARGET_DIR, BuildResult, build, plan
+from wfm.build import TARGET_DIR, BuildResult, build, plan, provisional_window_crossed
 from wfm.errors import WfmError
 from wfm.warehouse import ensure_schema
 
@@ -291,12 +291,15 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     warehouse.write_bytes(two_builds["warehouse"].read_bytes())
     rng = np.random.default_rng(12)
     load(warehouse, "raw.enterprise_returns", enterprise_rows(rng).assign(report_period="2026Q1"), "enterprise-3")
-    load(warehouse, "raw.survey_responses", survey_rows(rng).assign(survey_wave="2026Q1"), "survey-3")
     result = build(warehouse, run_id="third")
-    assert (result.mode, result.periods) == ("incremental", {"survey": ["2026Q1"], "enterprise": ["2026Q1"]})
+    assert (result.mode, result.periods) == ("incremental", {"survey": [], "enterprise": ["2026Q1"]})
+    assert result.skipped == ["survey"]  # nothing new, and no survey period left its provisional window
+    load(warehouse, "raw.survey_responses", survey_rows(rng).assign(survey_wave="2026Q1"), "survey-3")
+    result = build(warehouse, run_id="fourth")
+    assert (result.periods, result.skipped) == ({"survey": ["2026Q1"], "enterprise": []}, ["enterprise"])
     incremental = published(warehouse)
     assert set(incremental["period"]) == {"2025", "2026Q1"}
-    assert build(warehouse, run_id="fourth", full_refresh=True).mode == "full"
+    assert build(warehouse, run_id="fifth", full_refresh=True).mode == "full"
     full = published(warehouse)
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
 
@@ -311,6 +314,20 @@ def test_wfm_build_full_refresh_recomputes_every_period(two_builds, tmp_path, ca
     assert "full: every period" in capsys.readouterr().out
     modes = query(home / "warehouse.duckdb", "select mode from audit.builds order by finished_at")["mode"]
     assert modes.tolist()[-1] == "full"
+
+
+def test_a_period_leaving_its_provisional_window_rebuilds_its_source(two_builds):
+    """Wave 2025 ends on 31 December 2025 and is provisional for 90 days, until 31 March 2026: between two
+    vintages on either side of that day its statuses change, so its source cannot be skipped."""
+    con = duckdb.connect(str(two_builds["warehouse"]), read_only=True)
+    try:
+        before, after, later = dt.datetime(2026, 3, 30), dt.datetime(2026, 4, 2), dt.datetime(2026, 11, 24)
+        assert provisional_window_crossed(con, "survey", before, after)
+        assert provisional_window_crossed(con, "enterprise", before, after)
+        assert not provisional_window_crossed(con, "survey", after, later)
+        assert not provisional_window_crossed(con, "survey", dt.datetime(2026, 1, 5), before)
+    finally:
+        con.close()
 
 
 def test_a_changed_project_makes_the_build_full(two_builds, tmp_path, monkeypatch):

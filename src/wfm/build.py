@@ -74,6 +74,8 @@ class BuildResult:
     mode: str = "full"
     #: source → the periods an incremental build recomputed
     periods: dict[str, list[str]] = field(default_factory=dict)
+    #: sources whose models the build left out: nothing new, no status that could change
+    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class BuildPlan:
     fingerprint: str
     periods: dict[str, list[str]]
     batches: list[tuple[str, str]]  # (file_sha256, source) promoted since the last successful build
+    skipped: list[str] = field(default_factory=list)  # sources whose models this build leaves out
 
 
 class BuildFailed(WfmError):
@@ -121,7 +124,7 @@ def build(
     con = connect(warehouse)
     try:
         ensure_build_tables(con)
-        build_plan = plan(con, full_refresh=full_refresh)
+        build_plan = plan(con, full_refresh=full_refresh, vintage=vintage)
     except duckdb.CatalogException as missing:  # a warehouse without its raw tables
         raise WfmError(f"build failed: {' '.join(str(missing).split())[:300]}") from None
     finally:
@@ -134,6 +137,8 @@ def build(
         # seeds and unit tests change only with the project, and a changed project makes the build full: the
         # last successful build loaded and passed them with these very files
         args += ["--exclude-resource-type", "seed", "--exclude-resource-type", "unit_test"]
+        for source in build_plan.skipped:  # their tables (and tests) stay as the last build left them
+            args += ["--exclude", f"tag:{source}"]
 
     started = time.monotonic()
     runner = dbtRunner(callbacks=[_progress_callback(progress)] if progress else [])
@@ -167,8 +172,9 @@ def project_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def plan(con: Any, full_refresh: bool = False) -> BuildPlan:
-    """Decide what the next build recomputes and write those periods to `audit.build_periods` for dbt."""
+def plan(con: Any, full_refresh: bool = False, vintage: datetime | None = None) -> BuildPlan:
+    """Decide what the next build (stamped `vintage`, default now) recomputes, and write those periods to
+    `audit.build_periods` for dbt. A source whose tables cannot have changed is left out (`skipped`)."""
     fingerprint = project_fingerprint()
     last = con.execute(
         "SELECT fingerprint FROM audit.builds WHERE success ORDER BY finished_at DESC LIMIT 1"
@@ -189,7 +195,46 @@ def plan(con: Any, full_refresh: bool = False) -> BuildPlan:
         if rows:  # executemany refuses an empty list
             con.executemany("INSERT INTO audit.build_periods VALUES (?, ?)", rows)
     full = full_refresh or last is None or last[0] != fingerprint
-    return BuildPlan(full=full, fingerprint=fingerprint, periods=periods, batches=batches)
+    vintage = vintage or datetime.now(UTC).replace(tzinfo=None)
+    skipped = [] if full else [s for s in RAW_TABLE if not periods[s] and _unchanged_since_built(con, s, vintage)]
+    return BuildPlan(full=full, fingerprint=fingerprint, periods=periods, batches=batches, skipped=skipped)
+
+
+def _unchanged_since_built(con: Any, source: str, vintage: datetime) -> bool:
+    """True when the tables of `source` (dbt tag) would come out as the last build that computed them left
+    them: no batch since (the caller checked), and no period of the source entering or leaving its
+    provisional window between that build's vintage and `vintage` (the only way the vintage reaches them)."""
+    (since,) = con.execute(
+        "SELECT max(vintage) FROM audit.builds WHERE success AND NOT list_contains(skipped, ?)", [source]
+    ).fetchone()
+    if since is None:
+        return False
+    return not provisional_window_crossed(con, source, since, vintage)
+
+
+def provisional_window_crossed(con: Any, source: str, since: datetime, until: datetime) -> bool:
+    """Whether some period of `source` is provisional at one of the two vintages and not at the other.
+
+    A period is provisional until `provisional_days` (seed publication_rules) after its last day; the period's
+    last day is computed as the dbt macro `period_end` does ('YYYY' → 31 December, 'YYYYQn' → the quarter's
+    last day). Without the rule, assume it may have crossed.
+    """
+    rule = con.execute("SELECT value FROM reference.publication_rules WHERE rule = 'provisional_days'").fetchone()
+    if rule is None:
+        return True
+    (crossed,) = con.execute(
+        f"""
+        WITH periods AS (SELECT DISTINCT {PERIOD_COLUMN[source]} AS period FROM {RAW_TABLE[source]}),
+        ends AS (
+            SELECT CASE WHEN length(period) = 4 THEN make_date(CAST(period AS INTEGER), 12, 31)
+                   ELSE last_day(make_date(CAST(left(period, 4) AS INTEGER), CAST(right(period, 1) AS INTEGER) * 3, 1))
+                   END + CAST(? AS INTEGER) AS final_day
+            FROM periods
+        )
+        SELECT count(*) FROM ends WHERE (CAST(? AS DATE) < final_day) <> (CAST(? AS DATE) < final_day)""",
+        [rule[0], since, until],
+    ).fetchone()
+    return crossed > 0
 
 
 def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None:
@@ -199,13 +244,14 @@ def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None
     try:
         with transaction(con):
             con.execute(
-                "INSERT INTO audit.builds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit.builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     result.run_id,
                     result.vintage,
                     result.mode,
                     build_plan.fingerprint,
                     json.dumps(result.periods),
+                    result.skipped,
                     result.success,
                     result.elapsed,
                     datetime.now(UTC).replace(tzinfo=None),
@@ -300,6 +346,7 @@ def _summarise(
         run_id=run_id,
         mode="full" if build_plan.full else "incremental",
         periods={} if build_plan.full else build_plan.periods,
+        skipped=list(build_plan.skipped),
     )
 
 

@@ -73,7 +73,7 @@ def build_and_check(
 
     run_id = run_id or new_run_id()
     result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh)
-    recomputed = "every period" if result.mode == "full" else _periods_text(result.periods)
+    recomputed = "every period" if result.mode == "full" else _periods_text(result.periods, result.skipped)
     echo(f"built indicators (vintage {result.vintage}, {result.mode}: {recomputed}) in {result.elapsed:.1f} s")
     con = open_warehouse(home)
     try:
@@ -89,8 +89,9 @@ def build_and_check(
     return BuildReport(str(result.vintage), result.elapsed, list(gate.warnings))
 
 
-def _periods_text(periods: dict[str, list[str]]) -> str:
+def _periods_text(periods: dict[str, list[str]], skipped: list[str]) -> str:
     shown = [f"{source} {', '.join(values)}" for source, values in periods.items() if values]
+    shown += [f"{source} unchanged" for source in skipped]
     return "; ".join(shown) if shown else "no new periods"
 
 

@@ -139,6 +139,7 @@ def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
           mode VARCHAR NOT NULL,          -- full | incremental
           fingerprint VARCHAR NOT NULL,   -- of the dbt project and reference data (wfm.build)
           periods JSON,                   -- {source: [period, …]} recomputed by an incremental build
+          skipped VARCHAR[],              -- sources whose models it left out (nothing could have changed)
           success BOOLEAN NOT NULL,
           seconds DOUBLE,
           finished_at TIMESTAMP NOT NULL

@@ -1,6 +1,6 @@
 {#- Which enterprise misses which legal threshold, per period (current returns in scope): for the labour
     inspectorate and the unions, never published (schema internal, meta published: false). -#}
-{{ config(schema='internal', tags=['internal'], meta={'published': false}) }}
+{{ config(schema='internal', tags=['internal', 'enterprise'], meta={'published': false}) }}
 {{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 
