@@ -244,7 +244,8 @@ def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None
     try:
         with transaction(con):
             con.execute(
-                "INSERT INTO audit.builds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit.builds (run_id, vintage, mode, fingerprint, periods, skipped, success, seconds, "
+                "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     result.run_id,
                     result.vintage,

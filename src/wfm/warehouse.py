@@ -144,6 +144,8 @@ def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
           seconds DOUBLE,
           finished_at TIMESTAMP NOT NULL
         )""")
+    # a warehouse whose audit.builds predates the column (builds recorded before sources could be skipped)
+    con.execute("ALTER TABLE audit.builds ADD COLUMN IF NOT EXISTS skipped VARCHAR[]")
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.built_batches (  -- promoted batches the indicator tables hold
           file_sha256 VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, vintage TIMESTAMP NOT NULL)""")
