@@ -100,10 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.func(args)
-        # Everything is written and closed. The interpreter's last collection at exit would walk the whole
-        # heap, Great Expectations' and dbt's modules included: 1.3–1.7 s of a night. Frozen, it skips them
-        # (finalizers registered with atexit or weakref.finalize still run).
-        gc.freeze()
     except WfmError as exc:
         print(f"wfm {args.command}: {exc}", file=sys.stderr)
         return 1
@@ -113,5 +109,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def command() -> int:
+    """The `wfm` command (and `python -m wfm.cli`): `main`, then a quick exit.
+
+    When the command is done everything is written and closed, and the interpreter's last collection at exit
+    would walk the whole heap, Great Expectations' and dbt's modules included: 1.3–1.7 s of a night. Frozen,
+    the heap is skipped (finalizers registered with atexit or weakref.finalize still run). Not done in `main`,
+    which tests call in a process that goes on.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command())
