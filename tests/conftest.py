@@ -12,6 +12,18 @@ from wfm.codes import id_check_char, uscc_check_char
 from wfm.config import Home
 from wfm.schema import ENTERPRISE, SURVEY
 
+#: The catalog of ../shared/design/indicators.md: code → sources, as the registry writes them. Written out here,
+#: independently of the registry seed, so that the tests need nothing outside the project.
+CATALOG = {
+    "TAL01": "E", "TAL02": "E", "TAL03": "E", "TAL04": "E", "SKL01": "W,E", "SKL02": "W,E", "SKL03": "W",
+    "TRN01": "W", "TRN02": "W", "TRN03": "E", "EDU01": "E", "EDU02": "E", "EDU03": "E", "EDU04": "W",
+    "LAB01": "W,E", "LAB02": "E", "LAB03": "E", "LAB04": "W,E", "LAB05": "E", "LAB06": "E", "WAG01": "W",
+    "WAG02": "W", "WAG03": "W", "HRS01": "W", "HRS02": "W", "SAF01": "E", "SAF02": "E", "SOC01": "W",
+    "NEF01": "W", "NEF02": "W", "CMP01": "W", "INN01": "E", "INN02": "E", "MIG01": "W", "YTH01": "W",
+    "YTH02": "E", "PTY01": "W", "PTY02": "E", "STB01": "E", "DSP01": "E", "WEL01": "W",
+}  # fmt: skip
+
+
 os.environ.setdefault("WFM_DEMO", "1")  # tests use the public demo pseudonymisation key unless they set one
 
 

@@ -8,10 +8,10 @@ command did its job, including when it refused bad files or rows (reported on st
 from __future__ import annotations
 
 import argparse
-import gc
 import sys
 from pathlib import Path
 
+from wfm import warmup
 from wfm.config import Home
 from wfm.errors import WfmError
 
@@ -110,16 +110,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command() -> int:
-    """The `wfm` command (and `python -m wfm.cli`): `main`, then a quick exit.
-
-    When the command is done everything is written and closed, and the interpreter's last collection at exit
-    would walk the whole heap, Great Expectations' and dbt's modules included: 1.3–1.7 s of a night. Frozen,
-    the heap is skipped (finalizers registered with atexit or weakref.finalize still run). Not done in `main`,
-    which tests call in a process that goes on.
-    """
-    code = main()
-    gc.freeze()
-    return code
+    """The `wfm` command (and `python -m wfm.cli`): `main`, with the libraries it imports in the background
+    frozen out of the garbage collector's reach once imported (`wfm.warmup`). Not done in `main`, which tests
+    call in a process that goes on."""
+    warmup.freeze_after_import = True
+    return main()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ Great Expectations takes about 4 s to import and dbt 2 s; reading and checking a
 releases the interpreter, so the two overlap. Python's import locks do not make concurrent imports of one
 package safe when its modules import each other in cycles (Great Expectations' do: the main thread then sees a
 partially initialised module), so every place that imports them first calls `wait()`, which returns at once
-when nothing was started.
+when nothing was started. The imported libraries are then frozen out of the garbage collector's reach (see
+`start`) when the `wfm` command runs: the night's later collections, and the exit's, no longer walk them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ MODULES = ("great_expectations", "dbt.cli.main")
 
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
+#: Freeze what is alive once the imports are done (see `start`). Set by the `wfm` command, whose process ends
+#: with the night; a process that goes on (tests, a scheduler) keeps the collector's normal reach, or DuckDB's
+#: binding would report the objects kept out of it as leaks when that process ends.
+freeze_after_import = False
 
 
 def start() -> None:
@@ -39,7 +44,8 @@ def start() -> None:
                     with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
                         importlib.import_module(name)
             finally:
-                gc.freeze()
+                if freeze_after_import:
+                    gc.freeze()
                 gc.enable()
 
         _thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
