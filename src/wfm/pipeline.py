@@ -46,9 +46,13 @@ def ingest_all(
             out = ingest_file(home, path, source, run_id, docs=False)
             echo(f"[{i}/{len(todo)}] {out.line()}")
             outcomes.append(out)
-    finally:
+    except BaseException:
         if docs and any("gate" in o.timings for o in outcomes):
-            _build_docs(home)
+            with contextlib.suppress(Exception):  # the ingestion's own error is the one to report
+                _build_docs(home)
+        raise
+    if docs and any("gate" in o.timings for o in outcomes):
+        _build_docs(home)
     return outcomes
 
 
