@@ -39,6 +39,7 @@ def ingest_all(
     run_id = run_id or new_run_id()
     todo = files if files is not None else new_files(home)
     outcomes = []
+    failed = True
     try:
         for i, (source, path) in enumerate(todo, 1):
             if not path.is_file():
@@ -46,13 +47,10 @@ def ingest_all(
             out = ingest_file(home, path, source, run_id, docs=False)
             echo(f"[{i}/{len(todo)}] {out.line()}")
             outcomes.append(out)
-    except BaseException:
+        failed = False
+    finally:
         if docs and any("gate" in o.timings for o in outcomes):
-            with contextlib.suppress(Exception):  # the ingestion's own error is the one to report
-                _build_docs(home)
-        raise
-    if docs and any("gate" in o.timings for o in outcomes):
-        _build_docs(home)
+            _build_docs(home, quiet=failed)
     return outcomes
 
 
@@ -99,11 +97,14 @@ def _periods_text(periods: dict[str, list[str]], skipped: list[str]) -> str:
     return "; ".join(shown) if shown else "no new periods"
 
 
-def _build_docs(home: Home) -> None:
-    warmup.wait()
-    from wfm.gate import build_docs  # imported when needed: Great Expectations is slow to import
+def _build_docs(home: Home, quiet: bool = False) -> None:
+    """Rebuild the Data Docs; `quiet` on a path that already has an error to report, which a failing rebuild
+    must not replace."""
+    with contextlib.suppress(Exception) if quiet else contextlib.nullcontext():
+        warmup.wait()
+        from wfm.gate import build_docs  # imported when needed: Great Expectations is slow to import
 
-    build_docs(home)
+        build_docs(home)
 
 
 def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> dict[str, float]:
@@ -119,8 +120,7 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
         ingested = time.perf_counter()
         build_and_check(home, run_id=run_id, echo=echo)
     except BaseException:
-        with contextlib.suppress(Exception):  # the night's own error is the one to report
-            _build_docs(home)
+        _build_docs(home, quiet=True)
         raise
     built = time.perf_counter()
     echo(f"published {publish(home)}")
