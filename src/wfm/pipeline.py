@@ -15,7 +15,7 @@ from pathlib import Path
 from wfm import warmup
 from wfm.config import Home
 from wfm.errors import WfmError
-from wfm.ingest import BatchOutcome, ingest_file, new_files, new_run_id
+from wfm.ingest import BatchOutcome, ingest_file, new_files, new_run_id, open_warehouse
 from wfm.schema import Source
 
 Echo = Callable[[str], None]
@@ -35,18 +35,24 @@ def ingest_all(
     """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`.
 
     The Data Docs are rebuilt once at the end (`docs`), not after every batch: rendering them costs more than
-    a batch's validation. `docs=False` leaves that to the caller."""
+    a batch's validation. `docs=False` leaves that to the caller. The files share one warehouse connection
+    (each step of each file still commits on its own)."""
     run_id = run_id or new_run_id()
     todo = files if files is not None else new_files(home)
     outcomes = []
     failed = True
     try:
-        for i, (source, path) in enumerate(todo, 1):
-            if not path.is_file():
-                raise WfmError("no such file", file=str(path), rule="usage")
-            out = ingest_file(home, path, source, run_id, docs=False)
-            echo(f"[{i}/{len(todo)}] {out.line()}")
-            outcomes.append(out)
+        if todo:
+            con = open_warehouse(home)
+            try:
+                for i, (source, path) in enumerate(todo, 1):
+                    if not path.is_file():
+                        raise WfmError("no such file", file=str(path), rule="usage")
+                    out = ingest_file(home, path, source, run_id, docs=False, con=con)
+                    echo(f"[{i}/{len(todo)}] {out.line()}")
+                    outcomes.append(out)
+            finally:
+                con.close()
         failed = False
     finally:
         if docs and any("gate" in o.timings for o in outcomes):
@@ -70,7 +76,6 @@ def build_and_check(
     warmup.wait()
     from wfm.build import build
     from wfm.gate import validate_marts
-    from wfm.ingest import open_warehouse
     from wfm.publish import MARTS_SCHEMA
 
     run_id = run_id or new_run_id()
