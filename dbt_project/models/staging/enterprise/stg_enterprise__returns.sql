@@ -93,18 +93,34 @@ scoped as (
         on sectioned.industry_section = sections.section
 ),
 
-{#- 统计上大中小微型企业划分办法(2017): the largest class whose every condition the return meets. -#}
+{#- 统计上大中小微型企业划分办法(2017): the largest class whose every condition the return meets. The
+    seed's thresholds side by side per section (classes in rank order, largest first), so each return joins
+    once: a subquery per return made DuckDB materialise every period's returns before a model's period
+    filter could apply. -#}
+{%- set sizes = ['large', 'medium', 'small', 'micro'] %}
+size_thresholds as (
+    select
+        industry_section,
+        {%- for size in sizes %}
+        any_value(min_employees) filter (where size_class = '{{ size }}') as {{ size }}_employees,
+        any_value(min_revenue) filter (where size_class = '{{ size }}') as {{ size }}_revenue,
+        {%- endfor %}
+    from size_classes
+    group by industry_section
+),
+
 sized as (
     select
         scoped.*,
-        (
-            select arg_min(size_classes.size_class, size_classes.rank)
-            from size_classes
-            where size_classes.industry_section = scoped.industry_section
-                and scoped.employees_total >= size_classes.min_employees
-                and scoped.revenue >= size_classes.min_revenue
-        ) as size_class,
+        case
+            {%- for size in sizes %}
+            when scoped.employees_total >= size_thresholds.{{ size }}_employees
+                and scoped.revenue >= size_thresholds.{{ size }}_revenue then '{{ size }}'
+            {%- endfor %}
+        end as size_class,
     from scoped
+    left join size_thresholds
+        on scoped.industry_section = size_thresholds.industry_section
 ),
 
 final as (
