@@ -498,3 +498,20 @@ def test_row_numbers_are_the_file_rows_of_a_large_file(tmp_path) -> None:
     assert misplaced.fetchone()[0] == 0
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is False
     con.close()
+
+
+def test_reading_inside_an_open_transaction_is_refused(tmp_path) -> None:
+    """Row numbers come from the committed row ids of the file's TEMP table; rows not yet committed are numbered
+    from 2^55, so a read inside a caller's transaction must fail loudly instead of numbering them wrong."""
+    from wfm.formats import read_into
+    from wfm.warehouse import connect
+
+    path = write_csv(tmp_path / "w.csv", survey_rows(3))
+    con = connect(":memory:")
+    con.execute("BEGIN TRANSACTION")
+    with pytest.raises(RuntimeError, match="inside an open transaction"):
+        read_into(con, path, "survey", "text_rows")
+    con.execute("ROLLBACK")
+    read_into(con, path, "survey", "text_rows")
+    assert con.execute("SELECT list(row_number ORDER BY row_number) FROM text_rows").fetchone()[0] == [1, 2, 3]
+    con.close()

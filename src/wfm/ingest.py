@@ -185,9 +185,10 @@ def _masked_json(columns: list[str], alias: str) -> str:
     return f"json_object({pairs})"
 
 
-def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str, run_id: str) -> BatchOutcome:
-    text = f"text_{sha[:16]}"
-    info = formats.read_into(con, path, source, text)
+def _stage_rows(
+    con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str, run_id: str, text: str, info: formats.FileInfo
+) -> BatchOutcome:
+    """The staging transaction's work on a file read into TEMP `text` (`formats.read_into`)."""
     checked = f"checked_{sha[:16]}"
     ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
     with Nfkc(con):
@@ -231,7 +232,6 @@ def _stage_rows(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha:
         ],
     )
     con.execute(f"DROP TABLE {checked}")
-    con.execute(f"DROP TABLE {text}")
     return out
 
 
@@ -260,9 +260,15 @@ def stage(
                 _log(con, out, run_id)
             _move(path, home.archive / source, sha)
             return out
+        text = f"text_{sha[:16]}"
         try:
-            with transaction(con):
-                out = _stage_rows(con, path, source, sha, run_id)
+            # read before the transaction: the row numbers come from the TEMP table's committed row ids
+            info = formats.read_into(con, path, source, text)
+            try:
+                with transaction(con):
+                    out = _stage_rows(con, path, source, sha, run_id, text, info)
+            finally:
+                formats.drop_text(con, text)
         except FileRefused as refused:
             out = BatchOutcome(path.name, source, sha, "rejected", reason=f"{refused.rule}: {refused}")
             with transaction(con):
