@@ -201,10 +201,11 @@ def _stage_rows(
     landing = landing_table(sha)
     loaded = now()
     con.execute(f"DROP TABLE IF EXISTS {landing}")
+    # the file's text is joined back only for columns outside the contract (0.7 s of a million rows otherwise)
+    rows = f"{checked} c JOIN {text} t USING (row_number)" if extras else f"{checked} c"
     con.execute(
         f"CREATE TABLE {landing} AS SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
-        f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at "
-        f"FROM {checked} c JOIN {text} t USING (row_number) WHERE c.reasons = ''",
+        f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at FROM {rows} WHERE c.reasons = ''",
         {"ipad": ipad, "opad": opad} if source == "survey" else None,
     )
     con.execute(
