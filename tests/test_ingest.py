@@ -20,6 +20,7 @@ from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import ingest_file, open_warehouse, promote, stage
 from wfm.normalize import Nfkc, nfkc_text, special_row
+from wfm.pipeline import ingest_all
 
 
 def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
@@ -377,6 +378,56 @@ def test_rows_read_equal_accepted_plus_quarantined(home: Home, tmp_path: Path) -
         assert (stored, held) == (accepted, quarantined)
 
 
+def _ingested(home: Home) -> dict[str, list[tuple]]:
+    """What ingestion left in the warehouse, without the run's ids and clock times."""
+    return {
+        "survey": query(home, "SELECT * EXCLUDE (loaded_at) FROM raw.survey_responses ORDER BY ALL"),
+        "enterprise": query(home, "SELECT * EXCLUDE (loaded_at) FROM raw.enterprise_returns ORDER BY ALL"),
+        "quarantine": query(
+            home,
+            "SELECT * EXCLUDE (run_id, quarantined_at) REPLACE (row_masked::VARCHAR AS row_masked) "
+            "FROM audit.quarantine ORDER BY ALL",
+        ),
+        "log": query(home, "SELECT * EXCLUDE (run_id, loaded_at) FROM audit.load_log ORDER BY ALL"),
+        "validations": query(home, "SELECT * EXCLUDE (run_id, checked_at) FROM audit.validation_results ORDER BY ALL"),
+        "left over": query(
+            home, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'landing' OR temporary ORDER BY ALL"
+        )
+        + query(home, "SELECT file_sha256 FROM audit.staged_batches"),
+    }
+
+
+def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Path) -> None:
+    """`wfm ingest` takes each file in one transaction with a TEMP landing table; the DAG's three steps (stage,
+    gate, promote, each committing) must leave the very same rows, quarantine, validations and log."""
+    quarantined = survey_rows(12)
+    quarantined[2]["age"] = "90"
+    one_psu = survey_rows(6, wave="2027", prefix="S")
+    for row in one_psu:
+        row["psu"] = "P0"  # one PSU per stratum: the gate refuses the batch
+    files = {
+        "a_wave.csv": ("survey", quarantined),
+        "b_one_psu.csv": ("survey", one_psu),
+        "c_returns.csv": ("enterprise", enterprise_rows(6)),
+    }
+    homes = {}
+    for way in ("three steps", "one transaction"):
+        home = Home.resolve(tmp_path / way.replace(" ", "_")).ensure()
+        paths = [
+            (source, write_csv(home.inbox(source) / name, rows, source=source))
+            for name, (source, rows) in files.items()
+        ]
+        if way == "three steps":
+            outcomes = [ingest_file(home, path, source, "t") for source, path in paths]
+        else:
+            outcomes = ingest_all(home, paths, run_id="t")
+        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded"]
+        homes[way] = home
+    three, one = (_ingested(h) for h in homes.values())
+    assert three == one
+    assert len(one["survey"]) == 11 and len(one["quarantine"]) == 1 and one["left over"] == []
+
+
 CRASH_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
@@ -390,15 +441,21 @@ def crash(*args, **kwargs):
     result = original(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
 setattr(ingest, point, crash)
-ingest.ingest_file(Home.resolve(sys.argv[1]).ensure(), Path(sys.argv[2]), "survey", "crash")
+home = Home.resolve(sys.argv[1]).ensure()
+if sys.argv[4] == "three steps":
+    ingest.ingest_file(home, Path(sys.argv[2]), "survey", "crash")
+else:
+    from wfm.pipeline import ingest_all
+    ingest_all(home, [("survey", Path(sys.argv[2]))], run_id="crash")
 """
 
 
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
 @pytest.mark.parametrize("point", ["_stage_rows", "_log"])
-def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str) -> None:
+def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str, way: str) -> None:
     path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
     done = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point],
+        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point, way],
         env={**os.environ, "WFM_DEMO": "1"},
         capture_output=True,
     )
@@ -406,7 +463,10 @@ def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_pa
     assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
     assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
     assert path.exists()  # still waiting in the inbox
-    outcome = ingest_file(home, path, "survey", "rerun")
+    if way == "three steps":
+        outcome = ingest_file(home, path, "survey", "rerun")
+    else:
+        (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun")
     assert (outcome.outcome, outcome.rows_accepted) == ("loaded", 9)
     assert query(home, "SELECT count(*), count(DISTINCT respondent_id) FROM raw.survey_responses")[0] == (9, 9)
 

@@ -8,7 +8,10 @@ picks up where it stopped: a staged batch (a row in `audit.staged_batches`) goes
 identified by the SHA-256 of its bytes: the same bytes again are logged as `duplicate` and load nothing.
 
 The same three functions (`stage`, `gate`, `promote`) are the Airflow tasks of the nightly DAG, mapped over the
-new files; `ingest_file` chains them for the command line.
+new files; `ingest_file` chains them. The command line (`wfm ingest`, `wfm run`: `wfm.pipeline.ingest_all`)
+ingests every file of a run in one process, so there each file is a single transaction whose landing table is
+TEMP: the same batch, quarantine, validations and log, without writing the accepted rows to the file twice; a
+crash leaves nothing of the file, and the re-run takes it from the start.
 
 Personal data: the text of the file is read into TEMP tables (memory, spilling only to a system temp folder),
 the ID number is checked and hashed there, and only typed, pseudonymised rows and masked quarantine rows are
@@ -186,9 +189,18 @@ def _masked_json(columns: list[str], alias: str) -> str:
 
 
 def _stage_rows(
-    con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str, run_id: str, text: str, info: formats.FileInfo
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    source: Source,
+    sha: str,
+    run_id: str,
+    text: str,
+    info: formats.FileInfo,
+    landing: str,
+    temp: bool = False,
 ) -> BatchOutcome:
-    """The staging transaction's work on a file read into TEMP `text` (`formats.read_into`)."""
+    """Check and pseudonymise a file read into TEMP `text` (`formats.read_into`): accepted rows into the table
+    `landing` (a TEMP table when `temp`), the others into audit.quarantine. Inside the caller's transaction."""
     checked = f"checked_{sha[:16]}"
     ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
     with Nfkc(con):
@@ -198,13 +210,12 @@ def _stage_rows(
     extra_json = f"json_object({extra_pairs})" if extras else "CAST(NULL AS JSON)"
     person_key = f"CASE WHEN c.id_number IS NOT NULL THEN {pseudonym.hmac_sql('c.id_number')} END AS person_key"
     ordered = [person_key if name == "person_key" else f'c."{name}"' for name, _ in contract_columns(source)]
-    landing = landing_table(sha)
     loaded = now()
-    con.execute(f"DROP TABLE IF EXISTS {landing}")
     # the file's text is joined back only for columns outside the contract (0.7 s of a million rows otherwise)
     rows = f"{checked} c JOIN {text} t USING (row_number)" if extras else f"{checked} c"
+    kind = "TEMP TABLE" if temp else "TABLE"
     con.execute(
-        f"CREATE TABLE {landing} AS SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
+        f"CREATE OR REPLACE {kind} {landing} AS SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
         f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at FROM {rows} WHERE c.reasons = ''",
         {"ipad": ipad, "opad": opad} if source == "survey" else None,
     )
@@ -215,25 +226,54 @@ def _stage_rows(
         [run_id, loaded],
     )
     accepted = con.execute(f"SELECT count(*) FROM {landing}").fetchone()[0]
-    out = BatchOutcome(path.name, source, sha, "staged", info.rows_read, accepted, info.rows_read - accepted)
-    con.execute(
-        "INSERT INTO audit.staged_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            sha,
-            path.name,
-            source,
-            out.rows_read,
-            out.rows_accepted,
-            out.rows_quarantined,
-            info.encoding,
-            info.file_format,
-            json.dumps(info.form_metadata, ensure_ascii=False) if info.form_metadata else None,
-            run_id,
-            loaded,
-        ],
-    )
     con.execute(f"DROP TABLE {checked}")
+    return BatchOutcome(path.name, source, sha, "staged", info.rows_read, accepted, info.rows_read - accepted)
+
+
+def _file_extra(info: formats.FileInfo) -> dict[str, str | None]:
+    """What audit.load_log keeps of how the file was written."""
+    return {
+        "encoding": info.encoding,
+        "file_format": info.file_format,
+        "form_metadata": json.dumps(info.form_metadata, ensure_ascii=False) if info.form_metadata else None,
+    }
+
+
+def _seen_before(
+    con: duckdb.DuckDBPyConnection, home: Home, path: Path, source: Source, sha: str, run_id: str
+) -> BatchOutcome | None:
+    """The same bytes were delivered before: log and archive this copy as a duplicate (None when they were not)."""
+    seen = con.execute(
+        "SELECT outcome FROM audit.load_log WHERE file_sha256 = ? AND outcome <> 'duplicate' "
+        "ORDER BY loaded_at LIMIT 1",
+        [sha],
+    ).fetchone()
+    if not seen:
+        return None
+    out = BatchOutcome(path.name, source, sha, "duplicate", reason=f"already {seen[0]}")
+    with transaction(con):
+        _log(con, out, run_id)
+    _move(path, home.archive / source, sha)
     return out
+
+
+def _refused(
+    con: duckdb.DuckDBPyConnection, home: Home, path: Path, source: Source, sha: str, run_id: str, refused: FileRefused
+) -> BatchOutcome:
+    """A file that cannot be taken as a whole: logged, and moved to rejected/ with its reason."""
+    out = BatchOutcome(path.name, source, sha, "rejected", reason=f"{refused.rule}: {refused}")
+    with transaction(con):
+        _log(con, out, run_id)
+    _refuse_file(home, path, source, sha, refused.rule or "unreadable", str(refused))
+    return out
+
+
+def _staged_already(con: duckdb.DuckDBPyConnection, path: Path, source: Source, sha: str) -> BatchOutcome | None:
+    """A batch a crashed run staged (the three-step path) and neither promoted nor rejected."""
+    staged = con.execute(
+        "SELECT rows_read, rows_accepted, rows_quarantined FROM audit.staged_batches WHERE file_sha256 = ?", [sha]
+    ).fetchone()
+    return BatchOutcome(path.name, source, sha, "staged", *staged) if staged else None
 
 
 def stage(
@@ -245,36 +285,40 @@ def stage(
     started = time.perf_counter()
     sha = sha256_file(path)
     with _warehouse(home, con) as con:
-        staged = con.execute(
-            "SELECT rows_read, rows_accepted, rows_quarantined FROM audit.staged_batches WHERE file_sha256 = ?", [sha]
-        ).fetchone()
-        if staged:  # a run that crashed after staging: go on from the gate
-            return BatchOutcome(path.name, source, sha, "staged", *staged)
-        seen = con.execute(
-            "SELECT outcome FROM audit.load_log WHERE file_sha256 = ? AND outcome <> 'duplicate' "
-            "ORDER BY loaded_at LIMIT 1",
-            [sha],
-        ).fetchone()
-        if seen:
-            out = BatchOutcome(path.name, source, sha, "duplicate", reason=f"already {seen[0]}")
-            with transaction(con):
-                _log(con, out, run_id)
-            _move(path, home.archive / source, sha)
-            return out
+        if staged := _staged_already(con, path, source, sha):  # a run that crashed after staging: go on from the gate
+            return staged
+        if duplicate := _seen_before(con, home, path, source, sha, run_id):
+            return duplicate
         text = f"text_{sha[:16]}"
         try:
             # read before the transaction: the row numbers come from the TEMP table's committed row ids
             info = formats.read_into(con, path, source, text)
             try:
                 with transaction(con):
-                    out = _stage_rows(con, path, source, sha, run_id, text, info)
+                    landing = landing_table(sha)
+                    con.execute(f"DROP TABLE IF EXISTS {landing}")
+                    out = _stage_rows(con, path, source, sha, run_id, text, info, landing)
+                    extra = _file_extra(info)
+                    con.execute(
+                        "INSERT INTO audit.staged_batches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [
+                            sha,
+                            path.name,
+                            source,
+                            out.rows_read,
+                            out.rows_accepted,
+                            out.rows_quarantined,
+                            extra["encoding"],
+                            extra["file_format"],
+                            extra["form_metadata"],
+                            run_id,
+                            now(),
+                        ],
+                    )
             finally:
                 formats.drop_text(con, text)
         except FileRefused as refused:
-            out = BatchOutcome(path.name, source, sha, "rejected", reason=f"{refused.rule}: {refused}")
-            with transaction(con):
-                _log(con, out, run_id)
-            _refuse_file(home, path, source, sha, refused.rule or "unreadable", str(refused))
+            out = _refused(con, home, path, source, sha, run_id, refused)
         out.seconds = time.perf_counter() - started
         return out
 
@@ -349,19 +393,79 @@ def ingest_file(
 ) -> BatchOutcome:
     """Stage, gate and promote one file: what `wfm ingest` does per file (`docs`: see `gate`).
 
-    `con`: the warehouse connection of a caller ingesting several files (`wfm.pipeline.ingest_all`); each step
-    is still its own transaction, but the file is not reopened, and checkpointed on close, three times a file."""
+    Alone, the three steps of the nightly DAG, each opening the warehouse and committing on its own. With `con`,
+    the connection of a caller ingesting several files in one process (`wfm.pipeline.ingest_all`), the file is
+    one transaction (`_ingest_at_once`): same rows, quarantine, validations and log, but the landing table is
+    TEMP and never written to the warehouse file."""
+    if con is not None:
+        return _ingest_at_once(home, path, source, run_id, docs, con)
     started = time.perf_counter()
-    out = stage(home, path, source, run_id, con=con)
+    out = stage(home, path, source, run_id)
     staged = time.perf_counter()
     if out.outcome != "staged":
         out.timings = {"load": staged - started}
         return out
-    passed, failed, warnings = gate(home, out.sha256, run_id, docs=docs, con=con)
+    passed, failed, warnings = gate(home, out.sha256, run_id, docs=docs)
     gated = time.perf_counter()
-    out = promote(home, path, out.sha256, run_id, passed, failed, con=con)
+    out = promote(home, path, out.sha256, run_id, passed, failed)
     done = time.perf_counter()
     out.warnings = warnings
+    out.seconds = done - started
+    out.timings = {"load": staged - started, "gate": gated - staged, "promote": done - gated}
+    return out
+
+
+def _ingest_at_once(
+    home: Home, path: Path, source: Source, run_id: str, docs: bool, con: duckdb.DuckDBPyConnection
+) -> BatchOutcome:
+    """One file in one transaction: a crash leaves nothing, and a re-run takes the file from the start.
+
+    A persistent landing table is what lets the DAG's tasks, separate processes, hand a batch on; in one
+    process it only cost a write and a copy of every accepted row (about 2 s of a national night)."""
+    started = time.perf_counter()
+    sha = sha256_file(path)
+    if _staged_already(con, path, source, sha):  # staged by a crashed three-step run: finish it that way
+        passed, failed, warnings = gate(home, sha, run_id, docs=docs, con=con)
+        out = promote(home, path, sha, run_id, passed, failed, con=con)
+        out.warnings, out.seconds = warnings, time.perf_counter() - started
+        return out
+    if duplicate := _seen_before(con, home, path, source, sha, run_id):
+        duplicate.timings = {"load": time.perf_counter() - started}
+        return duplicate
+    text, landing = f"text_{sha[:16]}", f"landing_{sha[:16]}"
+    try:
+        info = formats.read_into(con, path, source, text)  # before the transaction: see read_into
+    except FileRefused as refused:
+        out = _refused(con, home, path, source, sha, run_id, refused)
+        out.timings = {"load": time.perf_counter() - started}
+        return out
+    try:
+        with transaction(con):
+            out = _stage_rows(con, path, source, sha, run_id, text, info, landing, temp=True)
+            staged = time.perf_counter()
+            warmup.wait()  # the file was read while Great Expectations was imported
+            from wfm.gate import validate_batch
+
+            result = validate_batch(
+                con, source=source, table=landing, batch_id=sha, run_id=run_id, home=home, docs=docs
+            )
+            gated = time.perf_counter()
+            if result.success:
+                con.execute(f"INSERT INTO {RAW_TABLE[source]} SELECT * FROM {landing}")
+                out.outcome = "loaded"
+            else:
+                out.outcome, out.rows_accepted = "rejected", 0
+                out.reason = "gate: " + ", ".join(result.failed_critical)
+            _log(con, out, run_id, _file_extra(info))
+            con.execute(f"DROP TABLE {landing}")
+    finally:
+        formats.drop_text(con, text)
+    if result.success:
+        _move(path, home.archive / source, sha)
+    else:
+        _refuse_file(home, path, source, sha, "gate", out.reason or "gate")
+    done = time.perf_counter()
+    out.warnings = list(result.warnings)
     out.seconds = done - started
     out.timings = {"load": staged - started, "gate": gated - staged, "promote": done - gated}
     return out

@@ -35,8 +35,8 @@ def ingest_all(
     """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`.
 
     The Data Docs are rebuilt once at the end (`docs`), not after every batch: rendering them costs more than
-    a batch's validation. `docs=False` leaves that to the caller. The files share one warehouse connection
-    (each step of each file still commits on its own)."""
+    a batch's validation. `docs=False` leaves that to the caller. The files share one warehouse connection,
+    and each file is one transaction (`wfm.ingest.ingest_file` with `con`)."""
     run_id = run_id or new_run_id()
     todo = files if files is not None else new_files(home)
     outcomes = []
