@@ -134,11 +134,13 @@ def build(
     if build_plan.full:
         args.append("--full-refresh")
     else:
-        # seeds and unit tests change only with the project, and a changed project makes the build full: the
-        # last successful build loaded and passed them with these very files
-        args += ["--exclude-resource-type", "seed", "--exclude-resource-type", "unit_test"]
-        for source in build_plan.skipped:  # their tables (and tests) stay as the last build left them
-            args += ["--exclude", f"tag:{source}"]
+        # seeds, the tests of seeds alone and unit tests change only with the project, and a changed project
+        # makes the build full: the last successful build loaded and passed them with these very files.
+        # (Cautious: a test of a model against a seed still runs.)
+        args += ["--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
+        excluded = ["resource_type:seed"]
+        excluded += [f"tag:{source}" for source in build_plan.skipped]  # their tables stay as the last build left them
+        args += ["--exclude", *excluded]
 
     started = time.monotonic()
     runner = dbtRunner(callbacks=[_progress_callback(progress)] if progress else [])
