@@ -44,6 +44,12 @@ class GxSession:
         if not bars or bars.get("globally", True) or bars.get("metric_calculations", True):
             self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
             self.context.variables.save()
+        # The gate substitutes no ${variables}; with a variables file configured, GX reads and parses that YAML
+        # again on every access to its settings (about 70 times a validation, 0.15 s). Saved, so the contexts
+        # of later runs start without it.
+        if self.context.variables.config_variables_file_path:
+            self.context.variables.config_variables_file_path = None
+            self.context.variables.save()
         # replacing the datasource drops assets a previous version of the code registered
         self.datasource = self.context.data_sources.add_or_update_pandas(DATASOURCE)
         self.checkpoints: dict[str, gx.Checkpoint] = {}
