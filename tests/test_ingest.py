@@ -428,6 +428,22 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Pa
     assert len(one["survey"]) == 11 and len(one["quarantine"]) == 1 and one["left over"] == []
 
 
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+def test_a_batch_staged_by_an_interrupted_run_is_gated_and_promoted_by_the_next(home: Home, way: str) -> None:
+    """The DAG's stage task committed a batch and the run stopped there: the next run, either way, finishes it
+    from the gate instead of staging the file again."""
+    path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
+    assert stage(home, path, "survey", "interrupted").outcome == "staged"
+    if way == "three steps":
+        out = ingest_file(home, path, "survey", "next")
+    else:
+        (out,) = ingest_all(home, run_id="next")
+    assert (out.outcome, out.rows_accepted, set(out.timings)) == ("loaded", 9, {"load", "gate", "promote"})
+    assert query(home, "SELECT count(*), count(DISTINCT row_number) FROM raw.survey_responses")[0] == (9, 9)
+    assert _ingested(home)["left over"] == []
+    assert query(home, "SELECT outcome FROM audit.load_log") == [("loaded",)]
+
+
 CRASH_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
