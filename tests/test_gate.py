@@ -445,6 +445,19 @@ def test_a_profile_selecting_personal_data_stops_the_gate(survey):
     assert "person_key" in FORBIDDEN_COLUMNS and "contact_phone" in FORBIDDEN_COLUMNS
 
 
+def test_profile_rows_come_in_label_order(survey):
+    """The audit notes list profile rows in frame order; a query's row order is not stable across runs (the
+    same batch once recorded 'stratum 44-C …; stratum 11-C …' and once the other way round)."""
+    unordered = SuiteSpec(
+        name="survey_batch",
+        description="",
+        expectations=(),
+        profiles={"strata": "select * from (values ('stratum 44-C', 3), ('stratum 11-C', 3)) t(label, psu_count)"},
+    )
+    frame = run_profiles(survey, unordered, {}, {})["strata"]
+    assert frame["label"].tolist() == ["stratum 11-C", "stratum 44-C"]
+
+
 def test_the_gate_neither_commits_nor_closes_the_callers_transaction(survey, gate_home):
     survey.execute("BEGIN TRANSACTION")
     gate_survey(survey, gate_home)

@@ -58,7 +58,8 @@ def run_profiles(
             raise WfmError(
                 f"profile {suite.name}/{name} selects personal columns {sorted(leaked)}", rule="gate_profile"
             )
-        frames[name] = frame
+        # in label order: a query's row order varies with DuckDB's threads, and the notes list rows in frame order
+        frames[name] = frame.sort_values(LABEL, kind="stable", na_position="last", ignore_index=True)
     return frames
 
 
