@@ -291,9 +291,9 @@ def _file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
-    """Load `path` as text into TEMP table `table`; raise FileRefused if the file cannot be taken as a whole.
+    """Load `path` as text into TEMP view `table`; raise FileRefused if the file cannot be taken as a whole.
 
-    `table` is a TEMP view; `drop_text` removes it with what it reads. `row_number` is the data row's place in
+    `drop_text` removes the view with the table it reads. `row_number` is the data row's place in
     the file, the number quarantine and raw report: each reader writes the rows in file order into
     `<table>_rows`, with DuckDB's insertion order kept for the statement (the warehouse runs with it off, and a
     parallel read of a large file would otherwise store them out of order), so a row's `rowid` there is its
