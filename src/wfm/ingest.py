@@ -361,24 +361,40 @@ def promote(
             raise WfmError("no staged batch to promote", file=path.name, rule="promote")
         name, source, read, accepted, quarantined, encoding, file_format, metadata = row
         extra = {"encoding": encoding, "file_format": file_format, "form_metadata": metadata}
-        landing = landing_table(sha)
-        if passed:
-            out = BatchOutcome(name, source, sha, "loaded", read, accepted, quarantined)
-            with transaction(con):
-                con.execute(f"INSERT INTO {RAW_TABLE[source]} SELECT * FROM {landing}")
-                con.execute(f"DROP TABLE {landing}")
-                con.execute("DELETE FROM audit.staged_batches WHERE file_sha256 = ?", [sha])
-                _log(con, out, run_id, extra)
-            _move(path, home.archive / source, sha)
-        else:
-            reason = "gate: " + ", ".join(failed)
-            out = BatchOutcome(name, source, sha, "rejected", read, 0, quarantined, reason)
-            with transaction(con):
-                con.execute(f"DROP TABLE {landing}")
-                con.execute("DELETE FROM audit.staged_batches WHERE file_sha256 = ?", [sha])
-                _log(con, out, run_id, extra)
-            _refuse_file(home, path, source, sha, "gate", reason)
+        out = BatchOutcome(name, source, sha, "staged", read, accepted, quarantined)
+        with transaction(con):
+            _settle(con, out, landing_table(sha), passed, failed, run_id, extra)
+            con.execute("DELETE FROM audit.staged_batches WHERE file_sha256 = ?", [sha])
+        _file_away(home, path, out)
         return out
+
+
+def _settle(
+    con: duckdb.DuckDBPyConnection,
+    out: BatchOutcome,
+    landing: str,
+    passed: bool,
+    failed: list[str],
+    run_id: str,
+    extra: dict[str, str | None],
+) -> None:
+    """Inside the caller's transaction: a gated batch into `raw` (or rejected, when a critical expectation
+    failed), its landing table dropped, the outcome logged. `out` becomes loaded or rejected."""
+    if passed:
+        con.execute(f"INSERT INTO {RAW_TABLE[out.source]} SELECT * FROM {landing}")
+        out.outcome = "loaded"
+    else:
+        out.outcome, out.rows_accepted, out.reason = "rejected", 0, "gate: " + ", ".join(failed)
+    con.execute(f"DROP TABLE {landing}")
+    _log(con, out, run_id, extra)
+
+
+def _file_away(home: Home, path: Path, out: BatchOutcome) -> None:
+    """After the commit: a loaded file to archive/, a rejected one to rejected/ with its reason."""
+    if out.outcome == "loaded":
+        _move(path, home.archive / out.source, out.sha256)
+    else:
+        _refuse_file(home, path, out.source, out.sha256, "gate", out.reason or "gate")
 
 
 def ingest_file(
@@ -450,20 +466,10 @@ def _ingest_at_once(
                 con, source=source, table=landing, batch_id=sha, run_id=run_id, home=home, docs=docs
             )
             gated = time.perf_counter()
-            if result.success:
-                con.execute(f"INSERT INTO {RAW_TABLE[source]} SELECT * FROM {landing}")
-                out.outcome = "loaded"
-            else:
-                out.outcome, out.rows_accepted = "rejected", 0
-                out.reason = "gate: " + ", ".join(result.failed_critical)
-            _log(con, out, run_id, _file_extra(info))
-            con.execute(f"DROP TABLE {landing}")
+            _settle(con, out, landing, result.success, list(result.failed_critical), run_id, _file_extra(info))
     finally:
         formats.drop_text(con, text)
-    if result.success:
-        _move(path, home.archive / source, sha)
-    else:
-        _refuse_file(home, path, source, sha, "gate", out.reason or "gate")
+    _file_away(home, path, out)
     done = time.perf_counter()
     out.warnings = list(result.warnings)
     out.seconds = done - started
