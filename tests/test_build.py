@@ -18,7 +18,15 @@ import pandas as pd
 import pytest
 from conftest import CATALOG
 
-from wfm.build import TARGET_DIR, BuildResult, build, plan, provisional_window_crossed
+from wfm.build import (
+    FINGERPRINTED,
+    TARGET_DIR,
+    BuildResult,
+    build,
+    plan,
+    project_fingerprint,
+    provisional_window_crossed,
+)
 from wfm.errors import WfmError
 from wfm.warehouse import ensure_schema
 
@@ -334,6 +342,20 @@ def test_a_changed_project_makes_the_build_full(two_builds, tmp_path, monkeypatc
         assert plan(con).full is True
     finally:
         con.close()
+
+
+def test_an_edited_singular_test_changes_the_fingerprint(tmp_path, monkeypatch):
+    """Incremental builds leave out the tests of seeds alone, so a singular test (dbt_project/tests) edited
+    since the last build must make the next build full, like a model."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "assert_something.sql").write_text("select 1 where false\n", encoding="utf-8")
+    monkeypatch.setattr(
+        "wfm.build.FINGERPRINTED", tuple(tmp_path / p.name if p.name == "tests" else p for p in FINGERPRINTED)
+    )
+    before = project_fingerprint()
+    (tests / "assert_something.sql").write_text("select 1 where 1 = 0\n", encoding="utf-8")
+    assert project_fingerprint() != before
 
 
 def test_broken_warehouse_fails_with_one_clear_line(tmp_path):

@@ -45,14 +45,16 @@ _OFFLINE_ENV = {
 _FAILED = {"error", "fail", "runtime error"}
 
 #: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
-#: seeds, the code lists the seeds load and the code macros (src/wfm/sql). A change to any of them makes the
-#: next build a full one; otherwise a build recomputes only the periods of newly promoted batches.
+#: seeds, the code lists the seeds load and the code macros (src/wfm/sql); and the singular tests, since an
+#: incremental build leaves out those of seeds alone. A change to any of them makes the next build a full
+#: one; otherwise a build recomputes only the periods of newly promoted batches.
 _PACKAGE_DIR = Path(__file__).resolve().parent
 FINGERPRINTED = (
     DBT_DIR / "dbt_project.yml",
     DBT_DIR / "models",
     DBT_DIR / "macros",
     DBT_DIR / "seeds",
+    DBT_DIR / "tests",
     _PACKAGE_DIR / "reference",
     _PACKAGE_DIR / "sql",
 )
