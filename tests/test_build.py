@@ -22,6 +22,7 @@ from wfm.build import (
     FINGERPRINTED,
     TARGET_DIR,
     BuildResult,
+    DbtWorker,
     build,
     plan,
     project_fingerprint,
@@ -304,6 +305,50 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     assert build(warehouse, run_id="fifth", full_refresh=True).mode == "full"
     full = published(warehouse)
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
+
+
+def test_a_build_in_a_worker_process_equals_one_in_this_process(two_builds, tmp_path):
+    """`wfm run` builds in a dbt process started with the night (DbtWorker), with the project that process
+    parsed before the new rows arrived: same plan, same nodes, same published values as a build in-process."""
+    outcomes = {}
+    for way in ("worker", "in-process"):
+        warehouse = tmp_path / way / "warehouse.duckdb"
+        warehouse.parent.mkdir()
+        warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+        worker = DbtWorker(warehouse) if way == "worker" else None  # parses while the batch is loaded
+        load(warehouse, "raw.enterprise_returns", enterprise_rows(np.random.default_rng(5)), "enterprise-w")
+        result = build(warehouse, run_id=way, worker=worker)
+        outcomes[way] = (result, published(warehouse))
+    (by_worker, values_by_worker), (here, values_here) = outcomes["worker"], outcomes["in-process"]
+    assert by_worker.success and (by_worker.mode, by_worker.periods) == ("incremental", here.periods)
+    assert (by_worker.models, by_worker.tests, by_worker.seeds) == (here.models, here.tests, here.seeds)
+    pd.testing.assert_frame_equal(values_by_worker, values_here, rtol=1e-9, atol=1e-12)
+
+
+def test_a_failing_build_in_a_worker_names_the_failed_node(tmp_path):
+    """dbt's failures cross the process boundary as they read in-process: the node and the reason, one line."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ensure_schema(con)
+    con.execute("alter table raw.survey_responses drop column design_weight")  # staging needs it
+    con.close()
+    with pytest.raises(WfmError) as failure:
+        build(warehouse, worker=DbtWorker(warehouse))
+    message = str(failure.value)
+    failed_nodes, reason = message.removeprefix("build failed in ").split(": ", 1)
+    assert message.startswith("build failed in ") and "survey_responses" in failed_nodes
+    assert 'column "design_weight"' in reason and "\n" not in message
+
+
+def test_a_worker_gone_before_the_build_is_reported(tmp_path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ensure_schema(con)
+    con.close()
+    worker = DbtWorker(warehouse)
+    worker._process.kill()
+    with pytest.raises(WfmError, match="the dbt process ended without an answer"):
+        build(warehouse, worker=worker)
 
 
 def test_wfm_build_full_refresh_recomputes_every_period(two_builds, tmp_path, capsys):

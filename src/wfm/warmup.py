@@ -1,11 +1,12 @@
-"""Import the slow libraries on a background thread while the night's first file is read.
+"""Import Great Expectations on a background thread while the night's first file is read.
 
-Great Expectations takes about 4 s to import and dbt 2 s; reading and checking a file is DuckDB's work, which
-releases the interpreter, so the two overlap. Python's import locks do not make concurrent imports of one
-package safe when its modules import each other in cycles (Great Expectations' do: the main thread then sees a
-partially initialised module), so every place that imports them first calls `wait()`, which returns at once
-when nothing was started. The imported libraries are then frozen out of the garbage collector's reach (see
-`start`) when the `wfm` command runs: the night's later collections, and the exit's, no longer walk them.
+It takes about 3 s to import; reading and checking a file is DuckDB's work, which releases the interpreter, so
+the two overlap (dbt is imported in a process of its own, `wfm.build.DbtWorker`). Python's import locks do not
+make concurrent imports of one package safe when its modules import each other in cycles (Great Expectations'
+do: the main thread then sees a partially initialised module), so every place that imports a library of
+`MODULES` (or one that imports it) first calls `wait()`, which returns at once when nothing was started. The
+imported library is then frozen out of the garbage collector's reach (see `start`) when the `wfm` command
+runs: the night's later collections, and the exit's, no longer walk it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import gc
 import importlib
 import threading
 
-MODULES = ("great_expectations", "dbt.cli.main")
+MODULES = ("great_expectations",)
 
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
@@ -35,9 +36,10 @@ def start() -> None:
         def work() -> None:
             # The cyclic collector would walk the growing module graph again and again while it is built
             # (about a fifth of the import time), and every full collection afterwards would walk it again
-            # (dbt's run and the exit triggered several, about 2 s of an incremental night): modules are not
-            # garbage, so the collector pauses while they load and what is alive then goes to the permanent
-            # generation. (Collecting first made DuckDB's binding report leaked objects at exit.)
+            # (the night's build and its exit triggered several, about 2 s of an incremental night when dbt
+            # was imported here too): modules are not garbage, so the collector pauses while they load and
+            # what is alive then goes to the permanent generation. (Collecting first made DuckDB's binding
+            # report leaked objects at exit.)
             gc.disable()
             try:
                 for name in MODULES:
