@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -347,8 +349,25 @@ def test_a_worker_gone_before_the_build_is_reported(tmp_path):
     con.close()
     worker = DbtWorker(warehouse)
     worker._process.kill()
+    worker._process.wait()
     with pytest.raises(WfmError, match="the dbt process ended without an answer"):
         build(warehouse, worker=worker)
+
+
+def test_a_worker_starts_from_a_script_without_a_main_guard(tmp_path):
+    """A statistician's script calling the night at its top level: the worker must not run the script again
+    (multiprocessing's spawn would, and fail)."""
+    script = tmp_path / "night.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        "from wfm.build import DbtWorker, _common_args\n"
+        f"worker = DbtWorker(Path({str(tmp_path / 'warehouse.duckdb')!r}))\n"
+        "outcome = worker.invoke(['parse', *_common_args()], vintage='')\n"
+        "print('parsed' if outcome.success else outcome.error)\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout.strip()) == (0, "parsed"), done.stderr[-2000:]
 
 
 def test_wfm_build_full_refresh_recomputes_every_period(two_builds, tmp_path, capsys):

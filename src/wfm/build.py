@@ -14,9 +14,10 @@ import contextlib
 import gc
 import hashlib
 import json
-import multiprocessing
 import os
+import pickle
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -370,25 +371,34 @@ class DbtWorker:
     `wfm run` starts one with the night: dbt's import and parse, several seconds of Python, then run beside
     the ingestion on the machine's other core instead of holding this process's interpreter. The caller must
     have closed its own connections to the warehouse before `invoke` (DuckDB lets one process write a file).
+
+    A plain subprocess (`python -c`) talking pickles over two pipes of its own, not `multiprocessing`: its
+    spawn start method runs the caller's main script again in the child, which fails in a script that calls
+    `run_nightly` without the `if __name__ == "__main__"` guard.
     """
 
     def __init__(self, warehouse: Path) -> None:
         self.warehouse = Path(warehouse).resolve()
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no DuckDB or thread state forked
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child, str(self.warehouse)), name="wfm-dbt")
-        self._process.daemon = True
-        self._process.start()
-        child.close()
+        requests_out, requests_in = os.pipe()
+        answers_out, answers_in = os.pipe()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _WORKER_MAIN, str(requests_out), str(answers_in), str(self.warehouse)],
+            pass_fds=(requests_out, answers_in),
+            stdin=subprocess.DEVNULL,
+        )
+        os.close(requests_out)
+        os.close(answers_in)
+        self._requests = os.fdopen(requests_in, "wb")
+        self._answers = os.fdopen(answers_out, "rb")
 
     def invoke(self, args: list[str], vintage: str) -> _Outcome:
         """Run dbt with `args` (a build stamped `vintage`) in the worker and return its outcome; the worker ends."""
         try:
-            self._conn.send((args, vintage))
-            outcome: _Outcome = self._conn.recv()
-        except (EOFError, OSError):
-            self._process.join(timeout=10)
-            code = self._process.exitcode
+            pickle.dump((args, vintage), self._requests)
+            self._requests.flush()
+            outcome: _Outcome = pickle.load(self._answers)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            code = self._process.wait(timeout=10)
             raise WfmError(
                 f"build failed: the dbt process ended without an answer (exit code {code}; see {LOG_DIR / 'dbt.log'})"
             ) from None
@@ -398,14 +408,21 @@ class DbtWorker:
 
     def close(self) -> None:
         """End the worker if it still waits (idempotent)."""
-        if self._process.is_alive():
+        if self._process.poll() is None:
             with contextlib.suppress(OSError):
-                self._conn.send(None)
-            self._process.join(timeout=10)
-            if self._process.is_alive():
-                self._process.terminate()
-                self._process.join()
-        self._conn.close()
+                pickle.dump(None, self._requests)
+                self._requests.flush()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        for pipe in (self._requests, self._answers):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
+_WORKER_MAIN = "import sys; from wfm.build import _serve; _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])"
 
 
 def _prepare(parsed: list[Any]) -> None:
@@ -435,33 +452,33 @@ def _prepare(parsed: list[Any]) -> None:
         gc.enable()
 
 
-def _serve(conn: Any, warehouse: str) -> None:
-    """The worker process's body (see `DbtWorker`)."""
+def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
+    """The worker process's body (see `DbtWorker`): parse, then answer one request read from `requests_fd`."""
     os.environ.update({"WFM_WAREHOUSE": warehouse, **_OFFLINE_ENV})
     parsed: list[Any] = []
     preparation = threading.Thread(target=_prepare, args=(parsed,), name="wfm-dbt-parse")
     preparation.start()
     preparation.join()
     manifest = parsed[0] if parsed else None
-    try:
-        request = conn.recv()
-    except EOFError:  # the caller went away
-        return
-    if request is None:
-        return
-    args, vintage = request
-    os.environ["WFM_VINTAGE"] = vintage
-    try:
-        from dbt.cli.main import dbtRunner
+    with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
+        try:
+            request = pickle.load(requests)
+        except EOFError:  # the caller went away
+            return
+        if request is None:
+            return
+        args, vintage = request
+        os.environ["WFM_VINTAGE"] = vintage
+        try:
+            from dbt.cli.main import dbtRunner
 
-        outcome = _Outcome.of(dbtRunner(manifest=manifest).invoke(args))
-    except BaseException as error:  # noqa: BLE001 - whatever happened is the build's failure, sent back
-        outcome = _Outcome(False, _first_line(f"{type(error).__name__}: {error}"))
-    finally:
-        with contextlib.suppress(Exception):
-            _release_warehouse()
-    conn.send(outcome)
-    conn.close()
+            outcome = _Outcome.of(dbtRunner(manifest=manifest).invoke(args))
+        except BaseException as error:  # noqa: BLE001 - whatever happened is the build's failure, sent back
+            outcome = _Outcome(False, _first_line(f"{type(error).__name__}: {error}"))
+        finally:
+            with contextlib.suppress(Exception):
+                _release_warehouse()
+        pickle.dump(outcome, answers)
 
 
 def _summarise(
