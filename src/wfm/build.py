@@ -398,7 +398,8 @@ class DbtWorker:
             self._requests.flush()
             outcome: _Outcome = pickle.load(self._answers)
         except (EOFError, OSError, pickle.UnpicklingError):
-            code = self._process.wait(timeout=10)
+            self.close()
+            code = self._process.returncode
             raise WfmError(
                 f"build failed: the dbt process ended without an answer (exit code {code}; see {LOG_DIR / 'dbt.log'})"
             ) from None
