@@ -454,12 +454,13 @@ def _prepare(parsed: list[Any]) -> None:
 
 
 def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
-    """The worker process's body (see `DbtWorker`): parse, then answer one request read from `requests_fd`."""
-    os.environ.update({"WFM_WAREHOUSE": warehouse, **_OFFLINE_ENV})
+    """The worker process's body (see `DbtWorker`): parse, then answer one request read from `requests_fd`.
+    dbt runs in the environment an in-process build gets (`_environment`), which also releases the warehouse."""
     parsed: list[Any] = []
-    preparation = threading.Thread(target=_prepare, args=(parsed,), name="wfm-dbt-parse")
-    preparation.start()
-    preparation.join()
+    with _environment(Path(warehouse)):  # the profile names the warehouse
+        preparation = threading.Thread(target=_prepare, args=(parsed,), name="wfm-dbt-parse")
+        preparation.start()
+        preparation.join()
     manifest = parsed[0] if parsed else None
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
         try:
@@ -469,16 +470,13 @@ def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
         if request is None:
             return
         args, vintage = request
-        os.environ["WFM_VINTAGE"] = vintage
         try:
             from dbt.cli.main import dbtRunner
 
-            outcome = _Outcome.of(dbtRunner(manifest=manifest).invoke(args))
+            with _environment(Path(warehouse), vintage=vintage):
+                outcome = _Outcome.of(dbtRunner(manifest=manifest).invoke(args))
         except BaseException as error:  # noqa: BLE001 - whatever happened is the build's failure, sent back
             outcome = _Outcome(False, _first_line(f"{type(error).__name__}: {error}"))
-        finally:
-            with contextlib.suppress(Exception):
-                _release_warehouse()
         pickle.dump(outcome, answers)
 
 
