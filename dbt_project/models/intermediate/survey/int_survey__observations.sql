@@ -1,8 +1,11 @@
 {#- One row per respondent × scope, with for every ratio indicator × statistic of the registry the y and x
     it defines (columns y__<cell>, x__<cell>): both null outside the indicator's domain or when either item
     is missing, so the respondent drops out of both sums while the PSU stays in the design (its counts come
-    from int_survey__design). Wide rather than long: one pass of the aggregation then serves every cell. -#}
-{{ incremental_by_period() }}
+    from int_survey__design). Wide rather than long: one pass of the aggregation then serves every cell.
+    A view, like int_survey__psu_totals: computed inside the build of int_survey__ratio_estimates, whose period
+    filter DuckDB pushes down to the raw rows, and never stored (writing its million wide rows and the PSU
+    totals' 800,000 cost ~3 s of a national build, for tables nothing else reads). -#}
+{{ config(materialized='view') }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -10,7 +13,6 @@ with
 
 responses as (
     select * from {{ ref('stg_survey__responses') }}
-    where {{ period_filter('survey') }}
 ),
 
 period_targets as (

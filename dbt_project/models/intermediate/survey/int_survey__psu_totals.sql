@@ -3,8 +3,9 @@
     breakdown member × PSU with columns y__<cell>, x__<cell>, n__<cell>: a long table (one row per cell ×
     PSU) would hold ~20 M rows at national scale. PSUs without rows in a member are absent here; the
     variance counts them through int_survey__design. n counts the rows whose x enters the denominator
-    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster. -#}
-{{ incremental_by_period() }}
+    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster.
+    A view (see int_survey__observations): int_survey__ratio_estimates reads it for the periods it builds. -#}
+{{ config(materialized='view') }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}
 
@@ -12,7 +13,6 @@ with
 
 observations as (
     select * from {{ ref('int_survey__observations') }}
-    where {{ period_filter('survey') }}
 ),
 
 aggregated as (
