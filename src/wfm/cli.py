@@ -8,8 +8,12 @@ command did its job, including when it refused bad files or rows (reported on st
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from wfm import warmup
 from wfm.config import Home
@@ -109,13 +113,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def command() -> int:
+def command() -> NoReturn:
     """The `wfm` command (and `python -m wfm.cli`): `main`, with the libraries it imports in the background
-    frozen out of the garbage collector's reach once imported (`wfm.warmup`). Not done in `main`, which tests
-    call in a process that goes on."""
+    frozen out of the garbage collector's reach once imported (`wfm.warmup`), and the process ended without the
+    interpreter's teardown. Neither is done in `main`, which tests call in a process that goes on.
+
+    The teardown frees every module of Great Expectations, pandas, pyarrow and DuckDB an object at a time:
+    ~0.35 s of each night, for memory the process gives back anyway. As mypy does, the command runs the exit
+    handlers (logging, temporary files), flushes its output and ends the process. Every connection, file and
+    thread of the command is closed or joined by then; a traceback (a bug) still takes the ordinary way out.
+    """
     warmup.freeze_after_import = True
-    return main()
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
-    sys.exit(command())
+    command()
