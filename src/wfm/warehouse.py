@@ -26,8 +26,9 @@ import duckdb
 
 from wfm.schema import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
 
-#: DuckDB resources: both cores, and a memory cap well under the 6 GB budget of a national run.
-SETTINGS = {"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": False}
+#: DuckDB resources: both cores, and a memory cap well under the 6 GB budget of a national run. No vacuum in
+#: checkpoints (`max_vacuum_tasks`): see dbt_project/profiles.yml, which sets the same for dbt's connections.
+SETTINGS = {"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": False, "max_vacuum_tasks": 0}
 
 
 def sql_literal(value: object) -> str:
