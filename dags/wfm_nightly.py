@@ -128,7 +128,7 @@ def wfm_nightly():
         loaded = sum(1 for i in range(len(batches)) if batches[i]["outcome"] == "loaded")
         print(f"{loaded} batch(es) loaded tonight; building from everything accepted so far")
         try:
-            return build_and_check(_home(), run_id=run_id, echo=print).vintage
+            return build_and_check(_home(), run_id=run_id, echo=print, unit_tests=False).vintage
         except WfmError as exc:
             raise _data_problem(exc) from None
 

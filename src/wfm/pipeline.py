@@ -77,15 +77,17 @@ def build_and_check(
     echo: Echo = _quiet,
     full_refresh: bool = False,
     worker: DbtWorker | None = None,
+    unit_tests: bool = True,
 ) -> BuildReport:
     """dbt build, then the marts' expectation suite; raises WfmError if either fails (nothing is published).
 
-    `worker`: the dbt process to build in (`wfm.build.DbtWorker`), else this one. The marts' validation
+    `worker`: the dbt process to build in (`wfm.build.DbtWorker`), else this one; `unit_tests`: see
+    `wfm.build.build` (the nightly job, here and in the DAG, runs without them). The marts' validation
     rebuilds the Data Docs, so they show every validation stored before it too."""
     from wfm.build import build
 
     run_id = run_id or new_run_id()
-    result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker)
+    result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker, unit_tests=unit_tests)
     warmup.wait()
     from wfm.gate import validate_marts
     from wfm.publish import MARTS_SCHEMA
@@ -137,7 +139,7 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
     try:
         outcomes = ingest_all(home, run_id=run_id, echo=echo, docs=False)
         ingested = time.perf_counter()
-        build_and_check(home, run_id=run_id, echo=echo, worker=worker)
+        build_and_check(home, run_id=run_id, echo=echo, worker=worker, unit_tests=False)
     except BaseException:
         worker.close()
         _build_docs(home, quiet=True)

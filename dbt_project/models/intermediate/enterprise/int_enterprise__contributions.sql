@@ -5,7 +5,7 @@
     compliance_emp: the same weighted by employees_total. A view, computed within the builds of its two
     readers (int_enterprise__cells, enterprise_compliance_list) for the periods they build, as DuckDB pushes
     their period filter through it: stored, its 83 columns were written and checkpointed for every period
-    built (~0.9 s of an incremental night, ~1.5 s of a national full build) to be read twice. -#}
+    built, to be read twice by queries that compute far more than this projection. -#}
 {{ config(materialized='view') }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
