@@ -19,7 +19,7 @@ import pytest
 
 from wfm.config import Home
 from wfm.errors import WfmError
-from wfm.gate import GateConfig, GateResult, validate_batch, validate_marts
+from wfm.gate import GateConfig, GateResult, build_docs, validate_batch, validate_marts
 from wfm.gate.config import EXPECTATIONS_DIR
 from wfm.gate.gxrun import session
 from wfm.gate.profiles import FORBIDDEN_COLUMNS, run_profiles, stack
@@ -651,6 +651,27 @@ def test_gx_store_keeps_a_bounded_history(gate_home, con):
     store = session(gate_home.gx).context.validation_results_store
     kept = [k for k in store.list_keys() if k.expectation_suite_identifier.name == "survey_batch"]
     assert len(kept) == 2
+
+
+def test_data_docs_render_only_the_pages_they_lack(tmp_path, con):
+    """A rebuild renders the stored results that have no page (a night that ended before rendering leaves
+    some), leaves the pages already there untouched, and drops those of results the bounded history removed."""
+    home = Home.resolve(tmp_path / "home")
+    add_survey(con, "landing.batch_s")
+    site = gate_survey(con, home, config(docs_history=2)).docs_index.parent
+
+    def pages() -> list[Path]:
+        return sorted(p.relative_to(site) for p in (site / "validations").rglob("*.html"))
+
+    (first,) = pages()
+    rendered = (site / first).stat().st_mtime_ns
+    validate_batch(con, "survey", "landing.batch_s", "b-2026", "test", home, config(docs_history=2), docs=False)
+    assert pages() == [first]
+    build_docs(home)
+    assert len(pages()) == 2 and (site / first).stat().st_mtime_ns == rendered
+    gate_survey(con, home, config(docs_history=2))  # keeps two results: the first one's page goes
+    assert len(pages()) == 2 and first not in pages()
+    assert "validations/survey_batch" in (site / "index.html").read_text(encoding="utf-8")
 
 
 def test_gate_config_file_overrides_defaults_and_refuses_unknown_keys(tmp_path):

@@ -3,8 +3,8 @@
 Creating a context, registering the pandas datasource and the three suites costs a good fraction of a second (the
 import of GX itself a few seconds), so it happens once per process and home; each validation then is a checkpoint
 run on a frame of a few hundred rows. The validation results land in GX's own store in `home.gx`; the Data Docs
-site there is rebuilt from that store by `build_docs`, after each validation by default, or once after a run of
-validations (rendering the site costs about 0.6 s each time, more than the validation itself).
+site there is brought up to date from that store by `build_docs` (the pages it lacks, the suites, the index),
+after each validation by default, or once after a run of validations (rendering costs more than validating).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
 from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
 from wfm.gate.suites import SuiteSpec
 
@@ -114,10 +115,26 @@ class GxSession:
         return next(iter(result.run_results.values()))
 
     def build_docs(self) -> Path:
-        """Render the Data Docs site from the stored results (what GX's UpdateDataDocsAction does); its index."""
+        """Render the Data Docs pages the site lacks, the suites' pages and the index; return the index.
+
+        A page, once rendered from a stored result, never changes, so only the results without one are
+        rendered: this run's, and those of a run that ended before rendering its own. The suites' pages are
+        rendered every time (a suite changes with the code), and the index is rebuilt from every stored
+        result, dropping the pages of results `prune` removed. Rendering every stored result again, as a
+        plain `build_data_docs` does, cost each night ~0.04 s a page, and a home keeps up to `docs_history`
+        results per suite (0.36-0.42 s for nine pages against 0.16 s for two).
+        """
         with self.lock:
-            self.context.build_data_docs(site_names=[DOCS_SITE])
+            stored = self.context.validation_results_store.list_keys()
+            unrendered: list[Any] = [key for key in stored if not self._page(key).exists()]
+            suites = list(self.context.expectations_store.list_keys())
+            self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=unrendered + suites)
         return self.docs_index
+
+    def _page(self, key: ValidationResultIdentifier) -> Path:
+        """Where the Data Docs page of a stored validation result is (or would be)."""
+        (site,) = self.context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE, only_if_exists=False)
+        return Path(unquote(urlparse(site["site_url"]).path))
 
     @cached_property
     def docs_index(self) -> Path:
