@@ -22,10 +22,10 @@ from conftest import CATALOG
 
 from wfm.build import (
     FINGERPRINTED,
-    TARGET_DIR,
     BuildResult,
     DbtWorker,
     build,
+    dbt_paths,
     plan,
     project_fingerprint,
     provisional_window_crossed,
@@ -167,7 +167,7 @@ def two_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     load(warehouse, "raw.enterprise_returns", resubmitted, "enterprise-2")
     late = survey_rows(np.random.default_rng(99)).head(30).assign(respondent_id=lambda f: "late-" + f.respondent_id)
     load(warehouse, "raw.survey_responses", late, "survey-2")
-    (TARGET_DIR / "catalog.json").unlink(missing_ok=True)  # so that the docs test sees this build's catalog
+    (dbt_paths(warehouse)[0] / "catalog.json").unlink(missing_ok=True)  # the docs test reads this build's catalog
     second = build(warehouse, run_id="second", docs=True)
     return {
         "warehouse": warehouse,
@@ -224,7 +224,7 @@ def test_contract_columns_and_keys(two_builds):
 
 
 def test_docs_are_generated_when_asked(two_builds):
-    catalog = (TARGET_DIR / "catalog.json").read_text(encoding="utf-8")
+    catalog = (dbt_paths(two_builds["warehouse"])[0] / "catalog.json").read_text(encoding="utf-8")
     assert "indicator_values" in catalog and "stg_survey__responses" in catalog
 
 
@@ -296,7 +296,8 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     result = build(warehouse, run_id="third")
     assert (result.mode, result.periods) == ("incremental", {"survey": [], "enterprise": ["2026Q1"]})
     assert result.skipped == ["survey"]  # nothing new, and no survey period left its provisional window
-    ran = {r["unique_id"].split(".")[2] for r in json.loads((TARGET_DIR / "run_results.json").read_text())["results"]}
+    run_results = dbt_paths(warehouse)[0] / "run_results.json"
+    ran = {r["unique_id"].split(".")[2] for r in json.loads(run_results.read_text())["results"]}
     # the tests of seeds alone passed with the same files in the full build; a test of a mart against a seed runs
     assert "unique_provinces_code" not in ran and "assert_proportions_in_range" in ran
     load(warehouse, "raw.survey_responses", survey_rows(rng).assign(survey_wave="2026Q1"), "survey-3")
@@ -305,7 +306,7 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     incremental = published(warehouse)
     assert set(incremental["period"]) == {"2025", "2026Q1"}
     assert build(warehouse, run_id="fifth", full_refresh=True, unit_tests=False).mode == "full"
-    kinds = {r["unique_id"].split(".")[0] for r in json.loads((TARGET_DIR / "run_results.json").read_text())["results"]}
+    kinds = {r["unique_id"].split(".")[0] for r in json.loads(run_results.read_text())["results"]}
     assert "unit_test" not in kinds and {"seed", "model", "test"} <= kinds  # as the nightly job builds
     full = published(warehouse)
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
@@ -363,8 +364,9 @@ def test_a_worker_starts_from_a_script_without_a_main_guard(tmp_path):
     script.write_text(
         "from pathlib import Path\n"
         "from wfm.build import DbtWorker, _common_args\n"
-        f"worker = DbtWorker(Path({str(tmp_path / 'warehouse.duckdb')!r}))\n"
-        "outcome = worker.invoke(['parse', *_common_args()], vintage='')\n"
+        f"warehouse = Path({str(tmp_path / 'warehouse.duckdb')!r})\n"
+        "worker = DbtWorker(warehouse)\n"
+        "outcome = worker.invoke(['parse', *_common_args(warehouse)], vintage='')\n"
         "print('parsed' if outcome.success else outcome.error)\n",
         encoding="utf-8",
     )

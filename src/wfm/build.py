@@ -3,8 +3,8 @@
 This is the step between the raw layer (filled by `wfm.ingest`) and publishing (`wfm.publish`): dbt turns the
 promoted rows into staging views, intermediate tables and the marts `indicator_registry`, `indicator_values`
 and `indicator_revisions` (plus dashboard marts), stamping every value with this build's vintage. dbt runs
-offline (no package download, no version check, no usage statistics); its own log goes to
-`dbt_project/logs/dbt.log`, and the caller gets a `BuildResult`, or a `WfmError` whose one-line message names
+offline (no package download, no version check, no usage statistics); its own log goes to `dbt/logs/dbt.log`
+in the warehouse's home (`dbt_paths`), and the caller gets a `BuildResult`, or a `WfmError` whose one-line message names
 the nodes that failed. The caller guarantees that no other process writes the warehouse meanwhile.
 """
 
@@ -38,8 +38,6 @@ from wfm.schema import PERIOD_COLUMN, RAW_TABLE
 from wfm.warehouse import connect, ensure_build_tables, transaction
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
-TARGET_DIR = DBT_DIR / "target"
-LOG_DIR = DBT_DIR / "logs"
 
 #: Environment dbt runs in: the warehouse, and nothing that could reach the network.
 _OFFLINE_ENV = {
@@ -126,7 +124,8 @@ def build(
     them (estimates with their statuses, disclosure, the marts) are rebuilt whole, since the provisional status
     moves with the vintage. The first build, a change to the project (`FINGERPRINTED`) or `full_refresh`
     rebuild everything (the revision history is protected and never rebuilt). `docs` also runs
-    `dbt docs generate` into `dbt_project/target`; `progress` receives one short line per finished node.
+    `dbt docs generate` into the home's `dbt/target` (`dbt_paths`); `progress` receives one short line per
+    finished node.
     `worker` (started on this warehouse) runs the build instead of this process, with the project it parsed
     while the caller did other work; it ends with the build. `unit_tests=False` leaves dbt's unit tests out of
     a full build too (an incremental one never runs them): they test the SQL against fixtures, not the data,
@@ -145,7 +144,7 @@ def build(
         raise WfmError(f"build failed: {' '.join(str(missing).split())[:300]}") from None
     finally:
         con.close()
-    args = ["build", *_common_args(), *_VARS]
+    args = ["build", *_common_args(warehouse), *_VARS]
     if build_plan.full:
         args.append("--full-refresh")
         if not unit_tests:
@@ -178,15 +177,16 @@ def build(
     result = _summarise(outcome, vintage, elapsed, run_id, build_plan)
     _record(warehouse, build_plan, result)
     if not result.success:
-        raise BuildFailed(_failure_message(result), result)
+        raise BuildFailed(_failure_message(result, dbt_paths(warehouse)[1]), result)
     if docs:
         warmup.wait()
         from dbt.cli.main import dbtRunner
 
         with _environment(warehouse):
-            generated = dbtRunner().invoke(["docs", "generate", *_common_args()])
+            generated = dbtRunner().invoke(["docs", "generate", *_common_args(warehouse)])
         if not generated.success:
-            raise WfmError(f"dbt docs generate failed: {_first_line(generated.exception)} (see {LOG_DIR})")
+            log = dbt_paths(warehouse)[1] / "dbt.log"
+            raise WfmError(f"dbt docs generate failed: {_first_line(generated.exception)} (see {log})")
     return result
 
 
@@ -299,16 +299,28 @@ def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None
         con.close()
 
 
-def _common_args() -> list[str]:
+def dbt_paths(warehouse: Path) -> tuple[Path, Path]:
+    """dbt's target folder (compiled SQL, run results, docs) and log folder for a warehouse: `dbt/target` and
+    `dbt/logs` in its home, beside `warehouse.duckdb`.
+
+    Per home rather than in the checkout: builds of two homes from one checkout (the nightly job's and a
+    statistician's trial home, or the test suite's) overwrote each other's run results, and each found the
+    other's profile in dbt's partial-parse state and parsed the whole project again."""
+    base = Path(warehouse).resolve().parent / "dbt"
+    return base / "target", base / "logs"
+
+
+def _common_args(warehouse: Path) -> list[str]:
+    target, logs = dbt_paths(warehouse)
     return [
         "--project-dir",
         str(DBT_DIR),
         "--profiles-dir",
         str(DBT_DIR),
         "--target-path",
-        str(TARGET_DIR),
+        str(target),
         "--log-path",
-        str(LOG_DIR),
+        str(logs),
         "--log-level",
         "none",
         "--log-level-file",
@@ -409,7 +421,8 @@ class DbtWorker:
             self.close()
             code = self._process.returncode
             raise WfmError(
-                f"build failed: the dbt process ended without an answer (exit code {code}; see {LOG_DIR / 'dbt.log'})"
+                f"build failed: the dbt process ended without an answer (exit code {code}; "
+                f"see {dbt_paths(self.warehouse)[1] / 'dbt.log'})"
             ) from None
         finally:
             self.close()
@@ -434,7 +447,7 @@ class DbtWorker:
 _WORKER_MAIN = "import sys; from wfm.build import _serve; _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])"
 
 
-def _prepare(parsed: list[Any]) -> None:
+def _prepare(parsed: list[Any], warehouse: Path) -> None:
     """Import dbt and parse the project into `parsed`, at a low priority: the worker starts with the night,
     whose ingestion keeps both cores busy at times, and should take only what the ingestion leaves.
 
@@ -451,7 +464,7 @@ def _prepare(parsed: list[Any]) -> None:
     try:
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(["parse", *_common_args(), *_VARS])
+        result = dbtRunner().invoke(["parse", *_common_args(warehouse), *_VARS])
         if result.success:
             parsed.append(result.result)
     except Exception:  # noqa: BLE001 - the build then parses again and reports what is wrong in its own words
@@ -466,7 +479,7 @@ def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
     dbt runs in the environment an in-process build gets (`_environment`), which also releases the warehouse."""
     parsed: list[Any] = []
     with _environment(Path(warehouse)):  # the profile names the warehouse
-        preparation = threading.Thread(target=_prepare, args=(parsed,), name="wfm-dbt-parse")
+        preparation = threading.Thread(target=_prepare, args=(parsed, Path(warehouse)), name="wfm-dbt-parse")
         preparation.start()
         preparation.join()
     manifest = parsed[0] if parsed else None
@@ -515,13 +528,13 @@ def _summarise(
     )
 
 
-def _failure_message(result: BuildResult) -> str:
+def _failure_message(result: BuildResult, logs: Path) -> str:
     """One line: the failed nodes, then each distinct reason once."""
     names = [failure.split(": ", 1)[0] for failure in result.failures]
     reasons = list(dict.fromkeys(failure.split(": ", 1)[-1] for failure in result.failures))
     shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
     why = "; ".join(reason[:200] for reason in reasons[:2])
-    return f"build failed in {shown}: {why} (details in {LOG_DIR / 'dbt.log'})"
+    return f"build failed in {shown}: {why} (details in {logs / 'dbt.log'})"
 
 
 _ERROR_PREFIX = re.compile(r"^\w+ Error in \w+ \S+ \([^)]*\)\s*")
