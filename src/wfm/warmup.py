@@ -14,9 +14,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import importlib
+import sys
 import threading
 
 MODULES = ("great_expectations",)
+#: seconds between the interpreter's switches of threads while the import runs (Python's default is 0.005)
+SWITCH_INTERVAL = 0.001
 
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
@@ -27,11 +30,20 @@ freeze_after_import = False
 
 
 def start() -> None:
-    """Begin importing `MODULES` on a daemon thread (once per process)."""
+    """Begin importing `MODULES` on a daemon thread (once per process).
+
+    While the import runs, the interpreter hands its lock between threads every millisecond instead of every
+    5 ms (`sys.setswitchinterval`): the import holds the lock almost without pause, and the night's own thread,
+    which needs it only between DuckDB calls, waited up to a full interval for each of them. Incremental nights
+    side by side, 14 pairs alternated: 11 faster with it, by 0.35 s at the median of the differences (the
+    machine's noise is of the same size, hence the many pairs). Restored when the import is done.
+    """
     global _thread
     with _lock:
         if _thread is not None:
             return
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
         def work() -> None:
             # The cyclic collector would walk the growing module graph again and again while it is built
@@ -49,6 +61,7 @@ def start() -> None:
                 if freeze_after_import:
                     gc.freeze()
                 gc.enable()
+                sys.setswitchinterval(interval)
 
         _thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
         _thread.start()
