@@ -548,10 +548,12 @@ def test_no_id_number_or_phone_anywhere_under_the_home(
 
 def test_background_imports_finish_before_their_users_import() -> None:
     """The night imports Great Expectations on a thread (wfm.warmup); its users wait for it first, since
-    importing one package from two threads at once can see a partially initialised module."""
+    importing one package from two threads at once can see a partially initialised module. The shorter
+    thread-switch interval of the import is put back afterwards."""
     code = (
-        "import sys; from wfm import warmup; warmup.wait(); warmup.start(); warmup.wait(); "
-        "assert 'great_expectations' in sys.modules; import wfm.gate, wfm.build"
+        "import sys; from wfm import warmup; warmup.wait(); before = sys.getswitchinterval(); warmup.start(); "
+        "warmup.wait(); assert 'great_expectations' in sys.modules; assert sys.getswitchinterval() == before; "
+        "import wfm.gate, wfm.build"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
