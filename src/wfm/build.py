@@ -4,8 +4,8 @@ This is the step between the raw layer (filled by `wfm.ingest`) and publishing (
 promoted rows into staging views, intermediate tables and the marts `indicator_registry`, `indicator_values`
 and `indicator_revisions` (plus dashboard marts), stamping every value with this build's vintage. dbt runs
 offline (no package download, no version check, no usage statistics); its own log goes to `dbt/logs/dbt.log`
-in the warehouse's home (`dbt_paths`), and the caller gets a `BuildResult`, or a `WfmError` whose one-line message names
-the nodes that failed. The caller guarantees that no other process writes the warehouse meanwhile.
+in the warehouse's home (`dbt_paths`), and the caller gets a `BuildResult`, or a `WfmError` whose one-line
+message names the nodes that failed. The caller guarantees that no other process writes the warehouse meanwhile.
 """
 
 from __future__ import annotations
@@ -152,9 +152,9 @@ def build(
     else:
         # seeds, the tests of seeds alone and unit tests change only with the project, and a changed project
         # makes the build full: the last successful build loaded and passed them with these very files.
-        # (Cautious: a test of a model against a seed still runs.) So do the views: their SQL is compiled from
-        # the project and the registry seed alone, and the last full build created them; recreating them cost
-        # an incremental night ~0.4 s of dbt's compiling on its critical path (the enterprise chain).
+        # (Cautious: a test of a model against a seed still runs.) The views are left out too: their SQL comes
+        # from the project and the registry seed alone, and the last full build created them; recreating them
+        # cost an incremental night ~0.4 s of dbt's compiling on its critical path (the enterprise chain).
         args += ["--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
         excluded = ["resource_type:seed", "config.materialized:view"]
         excluded += [f"tag:{source}" for source in build_plan.skipped]  # their tables stay as the last build left them
