@@ -11,7 +11,6 @@ message names the nodes that failed. The caller guarantees that no other process
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -177,7 +176,7 @@ def build(
     result = _summarise(outcome, vintage, elapsed, run_id, build_plan)
     _record(warehouse, build_plan, result)
     if not result.success:
-        raise BuildFailed(_failure_message(result, dbt_paths(warehouse)[1]), result)
+        raise BuildFailed(_failure_message(result, dbt_log(warehouse)), result)
     if docs:
         warmup.wait()
         from dbt.cli.main import dbtRunner
@@ -185,8 +184,7 @@ def build(
         with _environment(warehouse):
             generated = dbtRunner().invoke(["docs", "generate", *_common_args(warehouse)])
         if not generated.success:
-            log = dbt_paths(warehouse)[1] / "dbt.log"
-            raise WfmError(f"dbt docs generate failed: {_first_line(generated.exception)} (see {log})")
+            raise WfmError(f"dbt docs generate failed: {_first_line(generated.exception)} (see {dbt_log(warehouse)})")
     return result
 
 
@@ -310,6 +308,11 @@ def dbt_paths(warehouse: Path) -> tuple[Path, Path]:
     return base / "target", base / "logs"
 
 
+def dbt_log(warehouse: Path) -> Path:
+    """dbt's log file for a warehouse's builds, which every failure message names."""
+    return dbt_paths(warehouse)[1] / "dbt.log"
+
+
 def _common_args(warehouse: Path) -> list[str]:
     target, logs = dbt_paths(warehouse)
     return [
@@ -422,7 +425,7 @@ class DbtWorker:
             code = self._process.returncode
             raise WfmError(
                 f"build failed: the dbt process ended without an answer (exit code {code}; "
-                f"see {dbt_paths(self.warehouse)[1] / 'dbt.log'})"
+                f"see {dbt_log(self.warehouse)})"
             ) from None
         finally:
             self.close()
@@ -460,18 +463,15 @@ def _prepare(parsed: list[Any], warehouse: Path) -> None:
     if sys.platform == "linux":
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    gc.disable()
-    try:
-        from dbt.cli.main import dbtRunner
+    with warmup.collector_paused(freeze=True):
+        try:
+            from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(["parse", *_common_args(warehouse), *_VARS])
-        if result.success:
-            parsed.append(result.result)
-    except Exception:  # noqa: BLE001 - the build then parses again and reports what is wrong in its own words
-        pass
-    finally:
-        gc.freeze()
-        gc.enable()
+            result = dbtRunner().invoke(["parse", *_common_args(warehouse), *_VARS])
+            if result.success:
+                parsed.append(result.result)
+        except Exception:  # noqa: BLE001 - the build then parses again and reports what is wrong in its own words
+            pass
 
 
 def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
@@ -528,13 +528,13 @@ def _summarise(
     )
 
 
-def _failure_message(result: BuildResult, logs: Path) -> str:
+def _failure_message(result: BuildResult, log: Path) -> str:
     """One line: the failed nodes, then each distinct reason once."""
     names = [failure.split(": ", 1)[0] for failure in result.failures]
     reasons = list(dict.fromkeys(failure.split(": ", 1)[-1] for failure in result.failures))
     shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
     why = "; ".join(reason[:200] for reason in reasons[:2])
-    return f"build failed in {shown}: {why} (details in {logs / 'dbt.log'})"
+    return f"build failed in {shown}: {why} (details in {log})"
 
 
 _ERROR_PREFIX = re.compile(r"^\w+ Error in \w+ \S+ \([^)]*\)\s*")

@@ -16,6 +16,7 @@ import gc
 import importlib
 import sys
 import threading
+from collections.abc import Iterator
 
 MODULES = ("great_expectations",)
 #: seconds between the interpreter's switches of threads while the import runs (Python's default is 0.005)
@@ -23,9 +24,10 @@ SWITCH_INTERVAL = 0.001
 
 _thread: threading.Thread | None = None
 _lock = threading.Lock()
-#: Freeze what is alive once the imports are done (see `start`). Set by the `wfm` command, whose process ends
-#: with the night; a process that goes on (tests, a scheduler) keeps the collector's normal reach, or DuckDB's
-#: binding would report the objects kept out of it as leaks when that process ends.
+#: Freeze what is alive once the imports are done (see `start`; read when they begin). Set by the `wfm` command
+#: before the night starts, since its process ends with the night; a process that goes on (tests, a scheduler)
+#: keeps the collector's normal reach, or DuckDB's binding would report the objects kept out of it as leaks
+#: when that process ends.
 freeze_after_import = False
 
 
@@ -52,19 +54,30 @@ def start() -> None:
             # was imported here too): modules are not garbage, so the collector pauses while they load and
             # what is alive then goes to the permanent generation. (Collecting first made DuckDB's binding
             # report leaked objects at exit.)
-            gc.disable()
             try:
-                for name in MODULES:
-                    with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
-                        importlib.import_module(name)
+                with collector_paused(freeze=freeze_after_import):
+                    for name in MODULES:
+                        with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
+                            importlib.import_module(name)
             finally:
-                if freeze_after_import:
-                    gc.freeze()
-                gc.enable()
                 sys.setswitchinterval(interval)
 
         _thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
         _thread.start()
+
+
+@contextlib.contextmanager
+def collector_paused(freeze: bool) -> Iterator[None]:
+    """Pause the cyclic garbage collector while long-lived objects are built (modules, a parsed project); then,
+    with `freeze`, move everything alive to the permanent generation, out of later collections' walks. Used
+    here for the night's imports and by `wfm.build.DbtWorker` for dbt's import and parse."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        gc.enable()
 
 
 def wait() -> None:
