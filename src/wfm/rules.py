@@ -4,7 +4,9 @@ Third room of ingestion: after `wfm.formats` (text) and `wfm.normalize` (typed v
 reason codes of every rule it breaks (`docs/reason-codes.md`). A row with no reason is accepted; any reason sends
 it to quarantine. The code rules (GB 32100, GB 11643, GB/T 2260, GB/T 4754, occupation codes) are the SQL macros of
 `wfm.codes`, held equal to their Python twins by tests. Duplicates are checked against the batch itself and
-against what the warehouse already holds.
+against what the warehouse already holds: a row is a duplicate when an earlier row of the file or a row in `raw`
+has its key. Both are semi-joins; a row_number() window over the key carried every column through its sort,
+0.25 s more on the national survey wave (5.32 vs 5.07 s, medians of 11 alternated runs; same reasons).
 """
 
 from __future__ import annotations
@@ -120,7 +122,10 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
         typed_cols.append(f'{expr} AS "{col.name}"')
         value_problems += problems
     key, dup_code = DUPLICATE_KEY[source]
-    key_cols = ", ".join(key)
+
+    def same_key(alias: str) -> str:
+        return " AND ".join(f"{alias}.{k} = coded.{k}" for k in key)
+
     key_not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
     raw = RAW_TABLE[source]
     return f"""
@@ -156,8 +161,8 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
       SELECT *,
         {_reasons_sql(CODE_RULES[source] + CROSS_RULES[source])} AS rule_reasons,
         {key_not_null} AND (
-          row_number() OVER (PARTITION BY {key_cols} ORDER BY row_number) > 1
-          OR EXISTS (SELECT 1 FROM {raw} r WHERE {" AND ".join(f"r.{k} = coded.{k}" for k in key)})
+          EXISTS (SELECT 1 FROM coded earlier WHERE {same_key("earlier")} AND earlier.row_number < coded.row_number)
+          OR EXISTS (SELECT 1 FROM {raw} r WHERE {same_key("r")})
         ) AS is_duplicate
       FROM coded
     )
