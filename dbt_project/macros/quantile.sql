@@ -49,3 +49,86 @@
 {% macro quantile_probability(statistic) -%}
     cast(substr({{ statistic }}, 2) as double) / 100
 {%- endmacro %}
+
+{#- Point quantiles and, for Woodruff's method, PSU totals per quantile cell, as a subquery over
+    `observations` (one row per respondent × cell of `keys` with `y`, `design_weight`, `stratum`, `psu`) and
+    their `cdf` (weighted_cdf): for each cell, statistic of the registry (P10 … P90) and PSU with rows in the
+    cell, y_total = Σ w·1(y ≤ q_p), x_total = Σ w, n_respondents, p and the quantile q_p (weighted_quantile).
+    Each respondent joins its cell once, with the cell's quantiles side by side. -#}
+{% macro quantile_psu_totals(observations, cdf, keys) %}
+    {%- set indicators = registry_rows('W', kinds=['quantile']) -%}
+    {%- set all_statistics = [] -%}
+    {%- for ind in indicators -%}
+        {%- for s in registry_statistics(ind.w_statistics) if s not in all_statistics -%}
+            {%- do all_statistics.append(s) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    (
+        with
+
+        registry_statistics as (
+            {%- for ind in indicators %}
+            {%- for s in registry_statistics(ind.w_statistics) %}
+            select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
+            union all
+            {%- endfor %}
+            {%- endfor %}
+            select null as indicator_code, null as statistic where false
+        ),
+
+        probabilities as (
+            select
+                {{ keys | join(', ') }},
+                registry_statistics.statistic,
+                {{ quantile_probability('registry_statistics.statistic') }} as p,
+            from (select distinct {{ keys | join(', ') }} from {{ cdf }}) as cells
+            inner join registry_statistics using (indicator_code)
+        ),
+
+        points as (
+            select * from {{ weighted_quantile('probabilities', cdf, keys) }}
+        ),
+
+        points_by_cell as (
+            select
+                {{ keys | join(', ') }},
+                {%- for s in all_statistics %}
+                any_value(quantile) filter (where statistic = '{{ s }}') as q__{{ s | lower }},
+                {%- endfor %}
+            from points
+            group by {{ keys | join(', ') }}
+        ),
+
+        psu_sums as (
+            select
+                {{ keys | join(', ') }},
+                o.stratum,
+                o.psu,
+                {%- for s in all_statistics %}
+                sum(o.design_weight * cast(o.y <= points_by_cell.q__{{ s | lower }} as integer)) as y__{{ s | lower }},
+                {%- endfor %}
+                sum(o.design_weight) as x_total,
+                count(*) as n_respondents,
+            from {{ observations }} as o
+            inner join points_by_cell using ({{ keys | join(', ') }})
+            group by {{ keys | join(', ') }}, o.stratum, o.psu
+        )
+
+        select
+            {{ keys | join(', ') }},
+            points.statistic,
+            psu_sums.stratum,
+            psu_sums.psu,
+            case points.statistic
+                {%- for s in all_statistics %}
+                when '{{ s }}' then psu_sums.y__{{ s | lower }}
+                {%- endfor %}
+            end as y_total,
+            psu_sums.x_total,
+            psu_sums.n_respondents,
+            points.p,
+            points.quantile,
+        from psu_sums
+        inner join points using ({{ keys | join(', ') }})
+    )
+{% endmacro %}
