@@ -3,9 +3,10 @@
 This is the step between the raw layer (filled by `wfm.ingest`) and publishing (`wfm.publish`): dbt turns the
 promoted rows into staging views, intermediate tables and the marts `indicator_registry`, `indicator_values`
 and `indicator_revisions` (plus dashboard marts), stamping every value with this build's vintage. dbt runs
-offline (no package download, no version check, no usage statistics); its own log goes to `dbt/logs/dbt.log`
-in the warehouse's home (`dbt_paths`), and the caller gets a `BuildResult`, or a `WfmError` whose one-line
-message names the nodes that failed. The caller guarantees that no other process writes the warehouse meanwhile.
+offline (no package download, no version check, no usage statistics); its warnings and errors go to
+`dbt/logs/dbt.log` and every node's status and timing to `dbt/target/run_results.json` in the warehouse's home
+(`dbt_paths`), and the caller gets a `BuildResult`, or a `WfmError` whose one-line message names the nodes that
+failed. The caller guarantees that no other process writes the warehouse meanwhile.
 """
 
 from __future__ import annotations
@@ -326,8 +327,12 @@ def _common_args(warehouse: Path) -> list[str]:
         str(logs),
         "--log-level",
         "none",
+        # the log file keeps warnings and errors (a failure's node and reason); every node's status and timing
+        # are in the run results (target/run_results.json). At the info level, formatting and writing dbt's
+        # events for every node cost an incremental national build ~0.3 s (4.50 vs 4.01 s, medians of 6
+        # alternated builds, faster in 5)
         "--log-level-file",
-        "info",
+        "warn",
         "--no-use-colors",
         "--no-send-anonymous-usage-stats",
         "--no-version-check",
