@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from wfm import warmup
 from wfm.errors import WfmError
 from wfm.warehouse import sql_literal
 
@@ -674,6 +675,7 @@ def write_exports(
 ) -> list[Path]:
     """Write every export of the snapshot file `snapshot` into the new folder `out`; return the files written.
     `version` and `rules` (the publication rules in force) only feed the README sheet."""
+    warmup.wait()  # the night may be importing pysdmx and openpyxl on a background thread (wfm.warmup)
     out.mkdir(parents=True, exist_ok=False)
     con = duckdb.connect(":memory:")
     try:

@@ -87,6 +87,8 @@ def build_and_check(
     from wfm.build import build
 
     run_id = run_id or new_run_id()
+    if worker is not None:  # this process only waits while the worker builds: import what publishing needs
+        warmup.start(warmup.PUBLICATION_MODULES)
     result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker, unit_tests=unit_tests)
     warmup.wait()
     from wfm.gate import validate_marts

@@ -1,12 +1,15 @@
-"""Import Great Expectations on a background thread while the night's first file is read.
+"""Import slow libraries on a background thread while the night does other work.
 
-It takes about 3 s to import; reading and checking a file is DuckDB's work, which releases the interpreter, so
-the two overlap (dbt is imported in a process of its own, `wfm.build.DbtWorker`). Python's import locks do not
-make concurrent imports of one package safe when its modules import each other in cycles (Great Expectations'
-do: the main thread then sees a partially initialised module), so every place that imports a library of
-`MODULES` (or one that imports it) first calls `wait()`, which returns at once when nothing was started. The
-imported library is then frozen out of the garbage collector's reach (see `start`) when the `wfm` command
-runs: the night's later collections, and the exit's, no longer walk it.
+Great Expectations takes about 3 s to import; the night imports it while the first file is read and checked,
+which is DuckDB's work and releases the interpreter (dbt is imported in a process of its own,
+`wfm.build.DbtWorker`). The publication's libraries (`PUBLICATION_MODULES`, for the exports) are imported
+while the dbt process builds and this one only waits for it, instead of on the night's last, single-threaded
+stretch. Python's import locks do not make concurrent imports of one package safe when its modules import each
+other in cycles (Great Expectations' do: the main thread then sees a partially initialised module), so every
+place that imports a library of `MODULES` or `PUBLICATION_MODULES` (or one that imports it) first calls
+`wait()`, which returns at once when nothing was started. The imported libraries are then frozen out of the
+garbage collector's reach (see `start`) when the `wfm` command runs: the night's later collections, and the
+exit's, no longer walk them.
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ import threading
 from collections.abc import Iterator
 
 MODULES = ("great_expectations",)
+#: what `wfm.exports` imports when the night publishes (SDMX and Excel writers; pandas comes with GX)
+PUBLICATION_MODULES = ("pysdmx.io", "pysdmx.io.pd", "pysdmx.model", "openpyxl", "openpyxl.styles")
 #: seconds between the interpreter's switches of threads while the import runs (Python's default is 0.005)
 SWITCH_INTERVAL = 0.001
 
-_thread: threading.Thread | None = None
+_threads: list[threading.Thread] = []
+_started: set[str] = set()
 _lock = threading.Lock()
 #: Freeze what is alive once the imports are done (see `start`; read when they begin). Set by the `wfm` command
 #: before the night starts, since its process ends with the night; a process that goes on (tests, a scheduler)
@@ -31,8 +37,9 @@ _lock = threading.Lock()
 freeze_after_import = False
 
 
-def start() -> None:
-    """Begin importing `MODULES` on a daemon thread (once per process).
+def start(modules: tuple[str, ...] = MODULES) -> None:
+    """Begin importing `modules` on a daemon thread (each module once per process; a later call's thread
+    begins when the earlier ones are done).
 
     While the import runs, the interpreter hands its lock between threads every millisecond instead of every
     5 ms (`sys.setswitchinterval`): the import holds the lock almost without pause, and the night's own thread,
@@ -40,14 +47,18 @@ def start() -> None:
     side by side, 14 pairs alternated: 11 faster with it, by 0.35 s at the median of the differences (the
     machine's noise is of the same size, hence the many pairs). Restored when the import is done.
     """
-    global _thread
     with _lock:
-        if _thread is not None:
+        todo = [name for name in modules if name not in _started]
+        if not todo:
             return
-        interval = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
+        _started.update(todo)
+        earlier = list(_threads)
 
         def work() -> None:
+            for thread in earlier:  # one import thread at a time: each puts back the interval it found
+                thread.join()
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(SWITCH_INTERVAL)
             # The cyclic collector would walk the growing module graph again and again while it is built
             # (about a fifth of the import time), and every full collection afterwards would walk it again
             # (the night's build and its exit triggered several, about 2 s of an incremental night when dbt
@@ -56,14 +67,15 @@ def start() -> None:
             # report leaked objects at exit.)
             try:
                 with collector_paused(freeze=freeze_after_import):
-                    for name in MODULES:
+                    for name in todo:
                         with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
                             importlib.import_module(name)
             finally:
                 sys.setswitchinterval(interval)
 
-        _thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
-        _thread.start()
+        thread = threading.Thread(target=work, name="wfm-warm-up", daemon=True)
+        _threads.append(thread)
+        thread.start()
 
 
 @contextlib.contextmanager
@@ -82,6 +94,7 @@ def collector_paused(freeze: bool) -> Iterator[None]:
 
 def wait() -> None:
     """Block until the background imports are done, if any were started."""
-    thread = _thread
-    if thread is not None:
+    with _lock:
+        threads = list(_threads)
+    for thread in threads:
         thread.join()
