@@ -312,6 +312,39 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
 
 
+def test_a_full_build_drops_the_tables_of_models_the_project_no_longer_has(two_builds, tmp_path):
+    """A model removed from the project (int_survey__quantile_psu_totals became a step of another query) left
+    its last table in the warehouse, where a statistician would read stale rows; a full build drops what
+    dbt's schemas hold beyond the project, and nothing outside them."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    con = duckdb.connect(str(warehouse))
+    con.execute("CREATE TABLE intermediate.int_survey__quantile_psu_totals AS SELECT 1 AS stale")
+    con.execute("CREATE VIEW marts.old_dashboard AS SELECT 1 AS stale")
+    con.execute("CREATE TABLE audit.kept_by_wfm AS SELECT 1 AS kept")
+    con.close()
+    assert build(warehouse, run_id="incremental").mode == "incremental"
+    assert {"int_survey__quantile_psu_totals", "old_dashboard"} <= relations(warehouse)  # only full builds look
+    assert build(warehouse, run_id="full", full_refresh=True, unit_tests=False).mode == "full"
+    left = relations(warehouse)
+    assert "int_survey__quantile_psu_totals" not in left and "old_dashboard" not in left
+    assert {"kept_by_wfm", "int_survey__quantile_intervals", "indicator_values", "stg_survey__responses"} <= left
+
+
+def relations(warehouse: Path) -> set[str]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return {
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() UNION ALL "
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+
+
 def test_a_build_in_a_worker_process_equals_one_in_this_process(two_builds, tmp_path):
     """`wfm run` builds in a dbt process started with the night (DbtWorker), with the project that process
     parsed before the new rows arrived: same plan, same nodes, same published values as a build in-process."""

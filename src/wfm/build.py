@@ -270,10 +270,14 @@ def provisional_window_crossed(con: Any, source: str, since: datetime, until: da
 
 def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None:
     """audit.builds gets the build; after a success, its batches count as built (a failed build's are
-    recomputed by the next one)."""
+    recomputed by the next one), and after a successful full build the tables and views the project no longer
+    makes are dropped (`leftover_relations`)."""
     con = connect(warehouse)
     try:
         with transaction(con):
+            if result.success and build_plan.full:
+                for schema, name, kind in leftover_relations(con, warehouse):
+                    con.execute(f'DROP {kind} IF EXISTS "{schema}"."{name}"')
             con.execute(
                 "INSERT INTO audit.builds (run_id, vintage, mode, fingerprint, periods, skipped, success, seconds, "
                 "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -296,6 +300,30 @@ def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None
                 )
     finally:
         con.close()
+
+
+def leftover_relations(con: Any, warehouse: Path) -> list[tuple[str, str, str]]:
+    """(schema, name, TABLE or VIEW) of what the schemas dbt builds into hold beyond the project's models and
+    seeds, read on `con` and from the manifest of the build just run. A model removed or renamed in the project
+    leaves its last table behind (dbt never drops what it no longer builds), and readers would take its stale
+    rows for current ones. Only a change of the project can leave one, and a changed project makes the build
+    full, so full builds look. The other schemas (raw, audit, ref) are wfm's own and untouched."""
+    manifest = json.loads((dbt_paths(warehouse)[0] / "manifest.json").read_text(encoding="utf-8"))
+    made = {
+        (node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    }
+    schemas = sorted({schema for schema, _ in made})
+    present = con.execute(
+        "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
+        "WHERE database_name = current_database() AND NOT temporary AND list_contains(?, schema_name) "
+        "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT temporary AND list_contains(?, schema_name) "
+        "ORDER BY 1, 2",
+        [schemas, schemas],
+    ).fetchall()
+    return [(schema, name, kind) for schema, name, kind in present if (schema, name) not in made]
 
 
 def dbt_paths(warehouse: Path) -> tuple[Path, Path]:
