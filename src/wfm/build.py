@@ -307,8 +307,12 @@ def leftover_relations(con: Any, warehouse: Path) -> list[tuple[str, str, str]]:
     seeds, read on `con` and from the manifest of the build just run. A model removed or renamed in the project
     leaves its last table behind (dbt never drops what it no longer builds), and readers would take its stale
     rows for current ones. Only a change of the project can leave one, and a changed project makes the build
-    full, so full builds look. The other schemas (raw, audit, ref) are wfm's own and untouched."""
-    manifest = json.loads((dbt_paths(warehouse)[0] / "manifest.json").read_text(encoding="utf-8"))
+    full, so full builds look. The other schemas (raw, audit, ref) are wfm's own and untouched; without a
+    manifest nothing is known to be left over, and nothing is dropped."""
+    path = dbt_paths(warehouse)[0] / "manifest.json"
+    if not path.is_file():
+        return []
+    manifest = json.loads(path.read_text(encoding="utf-8"))
     made = {
         (node["schema"], node.get("alias") or node["name"])
         for node in manifest["nodes"].values()
