@@ -101,6 +101,34 @@ def copy_home(built: Path, where: Path) -> Home:
     return home
 
 
+THEMES = ("innovation", "new_form_and_migrant_workers", "pay_and_hours", "rights_and_contracts", "safety",
+          "skills_and_craftsmen", "training_and_education_funds")  # fmt: skip
+
+
+def test_theme_marts_are_views_in_the_warehouse_and_tables_for_readers(built: Path) -> None:
+    """The dashboard themes are views over indicator_values (an incremental build leaves them alone); the
+    readers' snapshot and Parquet hold them as tables, with the rows the views give."""
+    con = duckdb.connect(str(built / "warehouse.duckdb"), read_only=True)
+    snap = duckdb.connect(str(built / "published" / "marts.duckdb"), read_only=True)
+    try:
+        views = {
+            name
+            for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'").fetchall()
+        }
+        tables = {name for (name,) in snap.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        assert set(THEMES) <= views and set(THEMES) <= tables
+        for theme in THEMES:
+            order = "ORDER BY period, scope, breakdown, member"
+            assert (
+                con.execute(f"SELECT * FROM marts.{theme} {order}").fetchall()
+                == snap.execute(f"SELECT * FROM {theme} {order}").fetchall()
+            )
+            assert any((built / "published" / "parquet" / theme).rglob("*.parquet"))
+    finally:
+        con.close()
+        snap.close()
+
+
 # --- readers during the nightly job -------------------------------------------------------------------------------
 
 READER = r"""

@@ -1,6 +1,8 @@
-{#- Dashboard marts: one wide table per theme (registry column `theme`), one row per period × scope ×
+{#- Dashboard marts: one wide view per theme (registry column `theme`), one row per period × scope ×
     breakdown member, one column per indicator × statistic × source, named <code>[_<statistic>]_<source>
-    in lower case (trn01_w, skl01_l3_e, edu01_compliance_e, wag01_p50_w). Suppressed cells are null. -#}
+    in lower case (trn01_w, skl01_l3_e, edu01_compliance_e, wag01_p50_w). Suppressed cells are null.
+    Views over indicator_values (a few thousand rows): always as current as it, so an incremental build leaves
+    them alone like the other views; publishing writes them as tables into the readers' snapshot. -#}
 
 {#- The (indicator, source, statistic) columns of a theme, in registry order. -#}
 {% macro theme_columns(theme) %}

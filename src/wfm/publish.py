@@ -55,6 +55,9 @@ CONTRACT_TABLES = ("indicator_registry", "indicator_values", "indicator_revision
 UNPUBLISHED = frozenset({"enterprise_compliance_list"})
 #: The warehouse schema dbt builds the marts in (dbt_project.yml: models.wfm.marts.+schema).
 MARTS_SCHEMA = "marts"
+#: The name the warehouse is attached under while publishing: the one dbt knows it by (its file's stem,
+#: `Home.warehouse`), since the views of the marts (the dashboard themes) name their tables with it.
+WAREHOUSE = "warehouse"
 #: Where dbt loads the seeds, among them the publication rules the exports' README explains.
 REFERENCE_SCHEMA = "reference"
 
@@ -67,9 +70,9 @@ def published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     present = {
         r[0]
         for r in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
-            "AND table_type = 'BASE TABLE'",
-            [schema],
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
+            "AND table_type IN ('BASE TABLE', 'VIEW')",
+            [WAREHOUSE, schema],
         ).fetchall()
     }
     missing = [t for t in CONTRACT_TABLES if t not in present]
@@ -125,7 +128,7 @@ def write_version(home: Home, folder: Path) -> None:
     # An in-memory session attaching the warehouse read-only and the new snapshot read-write.
     con = connect(":memory:")
     try:
-        con.execute(f"ATTACH {sql_literal(home.warehouse)} AS wh (READ_ONLY)")
+        con.execute(f"ATTACH {sql_literal(home.warehouse)} AS {WAREHOUSE} (READ_ONLY)")
         tables = published_tables(con, MARTS_SCHEMA)
         check_disclosure(con, MARTS_SCHEMA)
         rules = _publication_rules(con)
@@ -162,16 +165,16 @@ def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
         columns = {
             r[0]
             for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_schema = ? "
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_schema = ? "
                 "AND table_name = ?",
-                [schema, table],
+                [WAREHOUSE, schema, table],
             ).fetchall()
         }
         figures = [c for c in exports.FIGURES if c in columns]
         if "conf_status" not in columns or not figures:
             continue
         leak = con.execute(
-            f"SELECT count(*) FROM wh.\"{schema}\".\"{table}\" WHERE conf_status IN ('C', 'D') "
+            f"SELECT count(*) FROM {WAREHOUSE}.\"{schema}\".\"{table}\" WHERE conf_status IN ('C', 'D') "
             f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
         ).fetchone()[0]
         if leak:
@@ -183,7 +186,7 @@ def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
 
 
 def copy_table(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    con.execute(f'CREATE TABLE snap."{table}" AS SELECT * FROM wh."{MARTS_SCHEMA}"."{table}"')
+    con.execute(f'CREATE TABLE snap."{table}" AS SELECT * FROM {WAREHOUSE}."{MARTS_SCHEMA}"."{table}"')
     return con.execute(f'SELECT count(*) FROM snap."{table}"').fetchone()[0]
 
 
@@ -208,13 +211,13 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> N
 def _publication_rules(con: duckdb.DuckDBPyConnection) -> dict[str, float] | None:
     """The seed publication_rules as {rule: value}, for the exports' README; None if the warehouse lacks it."""
     found = con.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_catalog = 'wh' AND table_schema = ? "
+        "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
         "AND table_name = 'publication_rules'",
-        [REFERENCE_SCHEMA],
+        [WAREHOUSE, REFERENCE_SCHEMA],
     ).fetchone()
     if not found:
         return None
-    return dict(con.execute(f'SELECT rule, value FROM wh."{REFERENCE_SCHEMA}".publication_rules').fetchall())
+    return dict(con.execute(f'SELECT rule, value FROM {WAREHOUSE}."{REFERENCE_SCHEMA}".publication_rules').fetchall())
 
 
 def switch(published: Path, folder: Path) -> str | None:

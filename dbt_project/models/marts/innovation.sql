@@ -1,2 +1,3 @@
-{#- Dashboard theme 'innovation' (registry column theme): see macro theme_mart. -#}
+{#- Dashboard theme 'innovation' (registry column theme): see macro theme_mart (a view). -#}
+{{ config(materialized='view') }}
 {{ theme_mart('innovation') }}

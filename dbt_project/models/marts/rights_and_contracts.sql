@@ -1,2 +1,3 @@
-{#- Dashboard theme 'rights_and_contracts' (registry column theme): see macro theme_mart. -#}
+{#- Dashboard theme 'rights_and_contracts' (registry column theme): see macro theme_mart (a view). -#}
+{{ config(materialized='view') }}
 {{ theme_mart('rights_and_contracts') }}
