@@ -50,24 +50,15 @@
     cast(substr({{ statistic }}, 2) as double) / 100
 {%- endmacro %}
 
-{#- Point quantiles and, for Woodruff's method, PSU totals per quantile cell, as a subquery over
-    `observations` (one row per respondent × cell of `keys` with `y`, `design_weight`, `stratum`, `psu`) and
-    their `cdf` (weighted_cdf): for each cell, statistic of the registry (P10 … P90) and PSU with rows in the
-    cell, y_total = Σ w·1(y ≤ q_p), x_total = Σ w, n_respondents, p and the quantile q_p (weighted_quantile).
-    Each respondent joins its cell once, with the cell's quantiles side by side. -#}
-{% macro quantile_psu_totals(observations, cdf, keys) %}
-    {%- set indicators = registry_rows('W', kinds=['quantile']) -%}
-    {%- set all_statistics = [] -%}
-    {%- for ind in indicators -%}
-        {%- for s in registry_statistics(ind.w_statistics) if s not in all_statistics -%}
-            {%- do all_statistics.append(s) -%}
-        {%- endfor -%}
-    {%- endfor -%}
+{#- The point quantiles of every quantile cell, as a subquery over the cells' `cdf` (weighted_cdf): one row
+    per cell of `keys` and statistic of the registry (P10 … P90) with its probability p and the quantile q_p
+    (weighted_quantile). -#}
+{% macro quantile_points(cdf, keys) %}
     (
         with
 
         registry_statistics as (
-            {%- for ind in indicators %}
+            {%- for ind in registry_rows('W', kinds=['quantile']) %}
             {%- for s in registry_statistics(ind.w_statistics) %}
             select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
             union all
@@ -83,11 +74,26 @@
                 {{ quantile_probability('registry_statistics.statistic') }} as p,
             from (select distinct {{ keys | join(', ') }} from {{ cdf }}) as cells
             inner join registry_statistics using (indicator_code)
-        ),
+        )
 
-        points as (
-            select * from {{ weighted_quantile('probabilities', cdf, keys) }}
-        ),
+        select * from {{ weighted_quantile('probabilities', cdf, keys) }}
+    )
+{% endmacro %}
+
+{#- For Woodruff's method, the PSU totals of every quantile cell and statistic, as a subquery over
+    `observations` (one row per respondent × cell of `keys` with `y`, `design_weight`, `stratum`, `psu`) and
+    the cells' `points` (quantile_points): for each PSU with rows in the cell, y_total = Σ w·1(y ≤ q_p),
+    x_total = Σ w and n_respondents. Each respondent joins its cell once, with the cell's quantiles side by
+    side. -#}
+{% macro quantile_psu_totals(observations, points, keys) %}
+    {%- set all_statistics = [] -%}
+    {%- for ind in registry_rows('W', kinds=['quantile']) -%}
+        {%- for s in registry_statistics(ind.w_statistics) if s not in all_statistics -%}
+            {%- do all_statistics.append(s) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    (
+        with
 
         points_by_cell as (
             select
@@ -95,7 +101,7 @@
                 {%- for s in all_statistics %}
                 any_value(quantile) filter (where statistic = '{{ s }}') as q__{{ s | lower }},
                 {%- endfor %}
-            from points
+            from {{ points }}
             group by {{ keys | join(', ') }}
         ),
 
@@ -126,9 +132,7 @@
             end as y_total,
             psu_sums.x_total,
             psu_sums.n_respondents,
-            points.p,
-            points.quantile,
         from psu_sums
-        inner join points using ({{ keys | join(', ') }})
+        inner join {{ points }} as points using ({{ keys | join(', ') }})
     )
 {% endmacro %}

@@ -1,10 +1,10 @@
-{#- Woodruff's interval per quantile cell (vintage-free, so incremental by period): the point quantiles and
-    the PSU totals of 1(y ≤ q_p) (macro quantile_psu_totals), the Taylor se of F̂(q_p) (the proportion, domain-
-    aware), the interval p ± t·se on the probability scale clipped to [0, 1], the quantiles read at its two
-    ends as the 95 % interval, and se = (upper − lower) / (2t). The PSU totals (1.6 M rows at national scale)
-    are a step of this query, not a table: stored, they cost a write and a read (3.3 s against 2.7 s for the
-    three quantile steps, measured alone), and as a view the period filter would not reach inside the CDF's
-    windows. The weighted CDF serves both the points and the interval's ends. -#}
+{#- Woodruff's interval per quantile cell (vintage-free, so incremental by period): the point quantiles
+    (macro quantile_points) and the PSU totals of 1(y ≤ q_p) (macro quantile_psu_totals), the Taylor se of
+    F̂(q_p) (the proportion, domain-aware), the interval p ± t·se on the probability scale clipped to [0, 1],
+    the quantiles read at its two ends as the 95 % interval, and se = (upper − lower) / (2t). The PSU totals
+    (1.6 M rows at national scale) are a step of this query, not a table: stored, they cost a write and a read
+    (3.3 s against 2.7 s for the three quantile steps, measured alone), and as a view the period filter would
+    not reach inside the CDF's windows. The weighted CDF serves the points and the interval's ends. -#}
 {{ incremental_by_period() }}
 {%- set keys = ['period', 'scope', 'indicator_code', 'breakdown', 'member'] -%}
 
@@ -19,8 +19,12 @@ cdf as (
     select * from {{ weighted_cdf('observations', keys) }}
 ),
 
+points as (
+    select * from {{ quantile_points('cdf', keys) }}
+),
+
 psu_totals as (
-    select * from {{ quantile_psu_totals('observations', 'cdf', keys) }}
+    select * from {{ quantile_psu_totals('observations', 'points', keys) }}
 ),
 
 strata as (
@@ -29,10 +33,6 @@ strata as (
 
 waves as (
     select distinct period, df from {{ ref('int_survey__design') }}
-),
-
-points as (
-    select distinct {{ keys | join(', ') }}, statistic, p, quantile from psu_totals
 ),
 
 proportion_variance as (
