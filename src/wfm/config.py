@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_DIR = Path(os.environ.get("WFM_PROJECT_DIR", Path(__file__).resolve().parents[2]))
+#: The warehouse file in every home; dbt names the database by its stem ("warehouse").
+WAREHOUSE_FILE = "warehouse.duckdb"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class Home:
 
     @property
     def warehouse(self) -> Path:
-        return self.root / "warehouse.duckdb"
+        return self.root / WAREHOUSE_FILE
 
     @property
     def published(self) -> Path:

@@ -45,7 +45,7 @@ from pathlib import Path
 import duckdb
 
 from wfm import exports
-from wfm.config import Home
+from wfm.config import WAREHOUSE_FILE, Home
 from wfm.errors import WfmError
 from wfm.warehouse import connect, sql_literal
 
@@ -55,9 +55,9 @@ CONTRACT_TABLES = ("indicator_registry", "indicator_values", "indicator_revision
 UNPUBLISHED = frozenset({"enterprise_compliance_list"})
 #: The warehouse schema dbt builds the marts in (dbt_project.yml: models.wfm.marts.+schema).
 MARTS_SCHEMA = "marts"
-#: The name the warehouse is attached under while publishing: the one dbt knows it by (its file's stem,
-#: `Home.warehouse`), since the views of the marts (the dashboard themes) name their tables with it.
-WAREHOUSE = "warehouse"
+#: The name the warehouse is attached under while publishing: the one dbt knows it by (its file's stem),
+#: since the views of the marts (the dashboard themes) name their tables with it.
+WAREHOUSE = Path(WAREHOUSE_FILE).stem
 #: Where dbt loads the seeds, among them the publication rules the exports' README explains.
 REFERENCE_SCHEMA = "reference"
 
