@@ -323,6 +323,25 @@ def test_undecodable_file_is_refused(home: Home, tmp_path: Path, payload: bytes)
     assert _refusal(home, tmp_path / "w.csv") == "encoding"
 
 
+def test_nul_bytes_refuse_a_file_that_is_otherwise_utf8(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(3))
+    path.write_bytes(path.read_bytes().replace(b"C3411", b"C3\x00411", 1))
+    assert _refusal(home, path) == "encoding"
+
+
+def test_gb18030_whose_first_chinese_byte_comes_late_is_read_as_gb18030(home: Home, tmp_path: Path) -> None:
+    # DuckDB reads the file as UTF-8 and meets the one GB18030 value in its last row: the file is then
+    # decoded and transcoded, and every row loads once
+    rows = survey_rows(400)
+    rows[:-1] = [{k: {"是": "1", "否": "0"}.get(v, v) for k, v in row.items()} for row in rows[:-1]]
+    path = write_csv(tmp_path / "late.csv", rows, encoding="gb18030")
+    assert path.read_bytes()[:-300].isascii() and not path.read_bytes().isascii()
+    out = ingest_file(home, path, "survey", "t")
+    assert (out.outcome, out.rows_read) == ("loaded", 400)
+    assert query(home, "SELECT encoding FROM audit.load_log")[0][0] == "gb18030"
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] + out.rows_quarantined == 400
+
+
 def test_unreadable_workbook_is_refused(home: Home, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     (tmp_path / "w.xlsx").write_bytes(b"PK\x03\x04 not really a zip")
     assert _refusal(home, tmp_path / "w.xlsx") == "unreadable"
