@@ -19,7 +19,7 @@ import pytest
 
 from wfm.config import Home
 from wfm.errors import WfmError
-from wfm.gate import GateConfig, GateResult, build_docs, validate_batch, validate_marts
+from wfm.gate import GateConfig, GateResult, build_docs, gxrun, prepare_marts, validate_batch, validate_marts
 from wfm.gate.config import EXPECTATIONS_DIR
 from wfm.gate.gxrun import session
 from wfm.gate.profiles import FORBIDDEN_COLUMNS, run_profiles, stack
@@ -672,6 +672,27 @@ def test_data_docs_render_only_the_pages_they_lack(tmp_path, con):
     gate_survey(con, home, config(docs_history=2))  # keeps two results: the first one's page goes
     assert len(pages()) == 2 and first not in pages()
     assert "validations/survey_batch" in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_suite_pages_render_once_per_process_until_the_suite_is_registered_again(tmp_path, con):
+    """A process renders a suite's page once (the code that defines it cannot change under it), again after it
+    registers the suite anew; `prepare_marts` registers the marts' checkpoint and renders what is pending."""
+    home = Home.resolve(tmp_path / "home")
+    add_survey(con, "landing.batch_s")
+    site = gate_survey(con, home, config()).docs_index.parent
+    suite_page = site / "expectations" / "survey_batch.html"
+    rendered = suite_page.stat().st_mtime_ns
+    validate_batch(con, "survey", "landing.batch_s", "b-2026", "test", home, config(), docs=False)
+    build_docs(home)  # renders the new result's page, not the suite's again
+    assert suite_page.stat().st_mtime_ns == rendered
+    assert len(list((site / "validations").rglob("*.html"))) == 2
+    gxrun._SESSIONS.by_dir.clear()  # as the next process, which registers the suite from its own code
+    gate_survey(con, home, config())
+    assert suite_page.stat().st_mtime_ns > rendered
+    build_docs(home)  # nothing pending: the suites are rendered again rather than the whole site
+    prepare_marts(home)
+    gx_session = session(home.gx)
+    assert "marts" in gx_session.checkpoints and (site / "expectations" / "marts.html").is_file()
 
 
 def test_gate_config_file_overrides_defaults_and_refuses_unknown_keys(tmp_path):

@@ -7,6 +7,7 @@ ingestion), so the command line, the scheduler and the tests run one code path.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,9 +88,16 @@ def build_and_check(
     from wfm.build import build
 
     run_id = run_id or new_run_id()
-    if worker is not None:  # this process only waits while the worker builds: import what publishing needs
-        warmup.start(warmup.PUBLICATION_MODULES)
-    result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker, unit_tests=unit_tests)
+    ahead = None
+    if worker is not None:  # this process only waits while the worker builds: import what publishing needs,
+        warmup.start(warmup.PUBLICATION_MODULES)  # and prepare the marts' gate
+        ahead = threading.Thread(target=_prepare_marts_gate, args=(home,), name="wfm-marts-gate-ahead", daemon=True)
+        ahead.start()
+    try:
+        result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker, unit_tests=unit_tests)
+    finally:
+        if ahead is not None:
+            ahead.join()
     warmup.wait()
     from wfm.gate import validate_marts
     from wfm.publish import MARTS_SCHEMA
@@ -108,6 +116,16 @@ def build_and_check(
     if gate.warnings:
         echo("marts warnings: " + ", ".join(gate.warnings))
     return BuildReport(str(result.vintage), result.elapsed, list(gate.warnings))
+
+
+def _prepare_marts_gate(home: Home) -> None:
+    """Register the marts' checkpoint and render the pending Data Docs pages ahead (`wfm.gate.prepare_marts`).
+    Only ahead of time: whatever fails here is done again, and reported, by the marts' validation itself."""
+    with contextlib.suppress(Exception):
+        warmup.wait()  # Great Expectations may still be importing (a night without files)
+        from wfm.gate import prepare_marts
+
+        prepare_marts(home)
 
 
 def _periods_text(periods: dict[str, list[str]], skipped: list[str]) -> str:

@@ -29,6 +29,6 @@ profile>`, so one GX validation covers the batch. The reviewed suite files are `
 """
 
 from wfm.gate.config import GateConfig
-from wfm.gate.core import GateResult, Outcome, build_docs, validate_batch, validate_marts
+from wfm.gate.core import GateResult, Outcome, build_docs, prepare_marts, validate_batch, validate_marts
 
-__all__ = ["GateConfig", "GateResult", "Outcome", "build_docs", "validate_batch", "validate_marts"]
+__all__ = ["GateConfig", "GateResult", "Outcome", "build_docs", "prepare_marts", "validate_batch", "validate_marts"]

@@ -155,6 +155,12 @@ def _validate(
     )
 
 
+def prepare_marts(home: Home) -> None:
+    """What `validate_marts` will need before the marts exist: its checkpoint, the Data Docs pages of the
+    validations stored so far (`GxSession.prepare`). The night does it while dbt builds the marts."""
+    session(home.gx).prepare(load_suite("marts"))
+
+
 def build_docs(home: Home) -> Path:
     """Rebuild the Data Docs of `home` from every stored validation result; returns the site's index page."""
     return session(home.gx).build_docs()
