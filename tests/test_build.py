@@ -357,6 +357,8 @@ def test_a_build_in_a_worker_process_equals_one_in_this_process(two_builds, tmp_
         load(warehouse, "raw.enterprise_returns", enterprise_rows(np.random.default_rng(5)), "enterprise-w")
         result = build(warehouse, run_id=way, worker=worker)
         outcomes[way] = (result, published(warehouse))
+        # the worker's parse writes no manifest (--no-write-json): the build does, for leftover_relations
+        assert (dbt_paths(warehouse)[0] / "manifest.json").is_file()
     (by_worker, values_by_worker), (here, values_here) = outcomes["worker"], outcomes["in-process"]
     assert by_worker.success and (by_worker.mode, by_worker.periods) == ("incremental", here.periods)
     assert (by_worker.models, by_worker.tests, by_worker.seeds) == (here.models, here.tests, here.seeds)
