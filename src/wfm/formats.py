@@ -178,10 +178,10 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     try:
         return _load_csv(con, path, path, source, table, encoding)
     except (_NotUtf8, FileRefused) as first:
-        # the encoding is judged first: a file refused for another reason is refused so only if it is UTF-8
-        if isinstance(first, FileRefused) and detect_encoding(path) in ("utf-8", "utf-8-sig"):
+        # the encoding is judged first: another refusal stands only for a UTF-8 file
+        encoding = detect_encoding(path)  # refuses a file that is neither UTF-8 nor GB18030
+        if encoding != "gb18030" and isinstance(first, FileRefused):
             raise
-    encoding = detect_encoding(path)  # GB18030, or refused
     try:
         return _load_csv(con, path, _utf8_copy(path, encoding, workdir), source, table, encoding)
     except _NotUtf8:  # Python decodes as UTF-8 a byte sequence DuckDB refuses: not hidden, not guessed at
