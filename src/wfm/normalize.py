@@ -160,14 +160,14 @@ def special_row(columns: list[str]) -> str:
     return f"regexp_matches(concat_ws(chr(1), {', '.join(columns)}), '{_SPECIAL}')"
 
 
-def nfkc_text(column: str, special: bool | None = None) -> str:
-    """SQL: trimmed, NFKC-normalised text. `special` says what is known of the value's row (see `_SPECIAL`):
-    True, it may need NFKC and the full trim; False, it is plain and only spaces are stripped; None, the value
-    is tested alone."""
+def nfkc_text(column: str, plain: bool = False) -> str:
+    """SQL: trimmed, NFKC-normalised text. `plain`: the value's row is known to hold only plain characters
+    (`special_row` is false), so only spaces are stripped; otherwise the value is tested alone, and only a
+    value with a special character goes through NFKC (a Python function) and the full trim."""
+    if plain:
+        return f"trim({column})"
     full = f"trim(nfkc({column}), ' \t\r\n')"
-    if special is None:
-        return f"CASE WHEN regexp_matches({column}, '{_SPECIAL}') THEN {full} ELSE trim({column}) END"
-    return full if special else f"trim({column})"
+    return f"CASE WHEN regexp_matches({column}, '{_SPECIAL}') THEN {full} ELSE trim({column}) END"
 
 
 def missing_to_null(column: str) -> str:
