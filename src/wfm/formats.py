@@ -84,8 +84,9 @@ def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[st
 # --- CSV -------------------------------------------------------------------------------------------------------
 
 
-def _refuse_binary(path: Path) -> None:
-    """Refuse UTF-16 and files with NUL bytes (binary files): both decoders would accept their bytes."""
+def _refuse_binary(path: Path) -> bytes:
+    """Refuse UTF-16 and files with NUL bytes (binary files): both decoders would accept their bytes. Returns
+    the file's first bytes, which tell a UTF-8 BOM."""
     with path.open("rb") as fh:
         head = fh.read(4)
         if head.startswith(codecs.BOM_UTF16_LE) or head.startswith(codecs.BOM_UTF16_BE):
@@ -94,6 +95,7 @@ def _refuse_binary(path: Path) -> None:
         while chunk := fh.read(CHUNK):
             if b"\x00" in chunk:
                 raise FileRefused("the file holds NUL bytes: not a text CSV", file=path.name, rule="encoding")
+    return head
 
 
 def detect_encoding(path: Path) -> str:
@@ -103,9 +105,7 @@ def detect_encoding(path: Path) -> str:
     files) are refused first because both decoders would accept them. (`_read_csv` leaves the UTF-8 test of a
     file to DuckDB, which makes it while reading, and decodes here only a file DuckDB found not to be UTF-8.)
     """
-    _refuse_binary(path)
-    with path.open("rb") as fh:
-        head = fh.read(4)
+    head = _refuse_binary(path)
     for encoding in ("utf-8", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
         try:
@@ -172,9 +172,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     Decoding every file in Python first held the interpreter for ~0.45 s of a national night (the two big
     files), beside the import of Great Expectations that needs it too. DuckDB's test is as strict as Python's
     (it refuses overlong forms and surrogates too)."""
-    _refuse_binary(path)
-    with path.open("rb") as fh:
-        encoding = "utf-8-sig" if fh.read(3) == codecs.BOM_UTF8 else "utf-8"
+    encoding = "utf-8-sig" if _refuse_binary(path).startswith(codecs.BOM_UTF8) else "utf-8"
     try:
         return _load_csv(con, path, path, source, table, encoding)
     except (_NotUtf8, FileRefused) as first:
