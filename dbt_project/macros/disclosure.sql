@@ -45,3 +45,10 @@
         from ranked
     )
 {% endmacro %}
+
+{#- Aggregate: the sum of the `n` largest values among lists of largest values (each `max(x, n)` of a part
+    of the rows), so the dominance rule's top contributions roll up from finer cells. Null when no list
+    holds a value, like list_sum(max(x, n)) over the rows themselves. -#}
+{% macro sum_of_largest(lists, n) -%}
+    list_sum(list_slice(list_reverse_sort(flatten(list({{ lists }}))), 1, {{ n }}))
+{%- endmacro %}

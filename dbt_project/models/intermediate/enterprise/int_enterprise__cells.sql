@@ -1,7 +1,11 @@
 {#- Per cell (indicator × statistic × breakdown member): Σ numerator, Σ denominator, the enterprises in it,
     and for the dominance rule each magnitude's total and the sum of its `dominance_n` largest
-    contributions. One GROUP BY per breakdown over the wide contributions (macro union_by_breakdowns), then one
-    row per cell. -#}
+    contributions. The returns are first summed per combination of every breakdown's member (`fine`: some
+    900 rows for half a million returns), then each breakdown rolls those up (macro union_by_breakdowns):
+    sums and counts add up, and the `dominance_n` largest contributions of a member are the largest among
+    its combinations' own `dominance_n` largest. One pass over the wide contributions instead of one per
+    breakdown, for which DuckDB first stored them all (1.4 of the query's 2.7 CPU-s; alone on the national
+    returns 1.2 → 0.9 s, the same cells to 1e-13). -#}
 {{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}
@@ -14,8 +18,13 @@ contributions as (
     where {{ period_filter('enterprise') }}
 ),
 
-aggregated as (
-    {% call union_by_breakdowns('contributions', breakdowns, ['period', 'scope']) -%}
+fine as (
+    select
+        period,
+        scope,
+        {%- for b in breakdowns if b.name != 'national' %}
+        bd_{{ b.name }},
+        {%- endfor %}
         {%- for c in cells %}
         sum(num__{{ c.column }}) as num_sum__{{ c.column }},
         sum(den__{{ c.column }}) as den_sum__{{ c.column }},
@@ -23,8 +32,25 @@ aggregated as (
         {%- if c.dominance %}
         sum(abs(num__{{ c.column }})) as num_magnitude__{{ c.column }},
         sum(abs(den__{{ c.column }})) as den_magnitude__{{ c.column }},
-        list_sum(max(abs(num__{{ c.column }}), {{ top_n }})) as num_top__{{ c.column }},
-        list_sum(max(abs(den__{{ c.column }}), {{ top_n }})) as den_top__{{ c.column }},
+        max(abs(num__{{ c.column }}), {{ top_n }}) as num_top__{{ c.column }},
+        max(abs(den__{{ c.column }}), {{ top_n }}) as den_top__{{ c.column }},
+        {%- endif %}
+        {%- endfor %}
+    from contributions
+    group by all
+),
+
+aggregated as (
+    {% call union_by_breakdowns('fine', breakdowns, ['period', 'scope']) -%}
+        {%- for c in cells %}
+        sum(num_sum__{{ c.column }}) as num_sum__{{ c.column }},
+        sum(den_sum__{{ c.column }}) as den_sum__{{ c.column }},
+        cast(sum(n__{{ c.column }}) as bigint) as n__{{ c.column }},
+        {%- if c.dominance %}
+        sum(num_magnitude__{{ c.column }}) as num_magnitude__{{ c.column }},
+        sum(den_magnitude__{{ c.column }}) as den_magnitude__{{ c.column }},
+        {{ sum_of_largest('num_top__' ~ c.column, top_n) }} as num_top__{{ c.column }},
+        {{ sum_of_largest('den_top__' ~ c.column, top_n) }} as den_top__{{ c.column }},
         {%- endif %}
         {%- endfor %}
     {%- endcall %}
