@@ -7,8 +7,10 @@
     a PSU without rows in the cell has z_hi = 0 but still counts).
 
     z_hi = (Y_hi − R·X_hi) / X (the PSU sum of z_k = w_k (y_k − R x_k) / X);
-    v = Σ_h n_h / (n_h − 1) Σ_i (z_hi − z̄_h)², z̄_h = Σ_i z_hi / n_h. The n_h − m_h absent PSUs add
-    (n_h − m_h)·z̄_h². A stratum with one PSU contributes 0 and is counted in `singleton_strata`.
+    v = Σ_h n_h / (n_h − 1) Σ_i (z_hi − z̄_h)², z̄_h = Σ_i z_hi / n_h, over all n_h PSUs, the absent ones with
+    z = 0: per stratum that is Σ z_hi² − (Σ z_hi)² / n_h, sums over the present PSUs alone, so one pass over
+    the PSU scores serves (as in taylor_ratio_wide; z is formed from the cell's R first, so no large moments
+    cancel). A stratum with one PSU contributes 0 and is counted in `singleton_strata`.
 
     Returns one row per cell: keys, y_sum, x_sum, ratio, variance, n_respondents, singleton_strata. -#}
 {% macro taylor_ratio(psu_totals, strata, keys) %}
@@ -41,7 +43,7 @@
                 {{ key_list }},
                 stratum,
                 sum(z) as z_sum,
-                count(*) as m_h,
+                sum(z * z) as zz_sum,
             from psu_scores
             group by {{ key_list }}, stratum
         ),
@@ -49,19 +51,14 @@
         stratum_variance as (
             select
                 {{ key_list }},
-                s.stratum,
+                t.stratum,
                 s.n_psu = 1 as is_singleton,
                 case
-                    when s.n_psu > 1 then s.n_psu / (s.n_psu - 1.0) * (
-                        sum(power(p.z - t.z_sum / s.n_psu, 2))
-                        + (s.n_psu - any_value(t.m_h)) * power(any_value(t.z_sum) / s.n_psu, 2)
-                    )
+                    when s.n_psu > 1 then s.n_psu / (s.n_psu - 1.0) * greatest(t.zz_sum - t.z_sum * t.z_sum / s.n_psu, 0)
                     else 0
                 end as v_h,
-            from psu_scores as p
-            inner join stratum_sums as t using ({{ key_list }}, stratum)
+            from stratum_sums as t
             inner join {{ strata }} as s using (period, stratum)
-            group by {{ key_list }}, s.stratum, s.n_psu
         ),
 
         cell_variance as (
