@@ -33,6 +33,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "sense_happiness": (1, 5),
 }
 POSITIVE = {"design_weight"}
+#: 2^63 as a double: the first whole number a BIGINT cannot hold
+_BIGINT_END = "9223372036854775808.0"
 
 
 @cache
@@ -68,18 +70,28 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
     problems: list[tuple[str, str]] = []
     if col.kind in ("int", "number"):
         number = f"TRY_CAST(replace({value}, ',', '') AS DOUBLE)"
-        problems.append((f"{name}_not_number", f"{value} IS NOT NULL AND {number} IS NULL"))
+        # 'inf', 'nan' and '1e400' parse as doubles, but to no number a statistic can use: not numbers here, typed
+        # as NULL (so no cross-column rule adds a reason of its own), and no range rule.
+        problems.append((f"{name}_not_number", f"{value} IS NOT NULL AND NOT coalesce(isfinite({number}), false)"))
+        bounds = []
         if col.kind == "int":
             problems.append((f"{name}_not_integer", f"{number} <> floor({number})"))
-            result = f"CASE WHEN {number} = floor({number}) THEN CAST({number} AS BIGINT) END"
+            # a whole number beyond BIGINT (1e30) is out of range; CAST would fail the whole file's query. NaN and
+            # infinities fail `abs(…) < …` (DuckDB orders NaN above every number), so they are not cast either.
+            result = (
+                f"CASE WHEN {number} = floor({number}) AND abs({number}) < {_BIGINT_END} "
+                f"THEN CAST({number} AS BIGINT) END"
+            )
+            bounds.append(f"abs({number}) >= {_BIGINT_END}")
         else:
-            result = number
+            result = f"CASE WHEN isfinite({number}) THEN {number} END"
         low, high = RANGES.get(name, (0, None))
         if name in POSITIVE:
-            problems.append((f"{name}_out_of_range", f"{number} <= 0"))
+            bounds.append(f"{number} <= 0")
         else:
-            bounds = [f"{number} < {low}" if low is not None else "", f"{number} > {high}" if high else ""]
-            problems.append((f"{name}_out_of_range", " OR ".join(b for b in bounds if b)))
+            bounds += [f"{number} < {low}" if low is not None else "", f"{number} > {high}" if high else ""]
+        outside = " OR ".join(b for b in bounds if b)
+        problems.append((f"{name}_out_of_range", f"isfinite({number}) AND ({outside})"))
     elif col.kind == "yesno":
         result = yes_no_case(value)
         problems.append((f"{name}_invalid_code", f"{value} IS NOT NULL AND {result} IS NULL"))
