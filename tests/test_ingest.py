@@ -186,6 +186,7 @@ SURVEY_BAD = [
     ("craftsman_title", "县级", "craftsman_title_invalid_code"),
     ("union_member", "maybe", "union_member_invalid_code"),
     ("survey_wave", "2026Q5", "survey_wave_bad_format"),
+    ("survey_wave", "ab26", "survey_wave_bad_format"),  # its year is never cast: that failed the whole file
     ("respondent_id", "—", "respondent_id_missing"),
     ("region_code", "990100", "region_code_unknown_province"),
     ("region_code", "4401", "region_code_bad_format"),
@@ -243,6 +244,35 @@ def test_a_count_beyond_bigint_is_out_of_range_and_nan_only_not_a_number(home: H
     out = ingest_file(home, write_csv(tmp_path / "e.csv", rows, source="enterprise"), "enterprise", "t")
     assert (out.rows_accepted, out.rows_quarantined) == (2, 2)
     assert quarantine_reasons(home) == {2: {"employees_total_out_of_range"}, 3: {"edu_fund_frontline_not_number"}}
+
+
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_goes_on(
+    home: Home, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """A value the rules cannot type is a bug; it must not end the night, lose the file or leak the value."""
+    from wfm import rules
+
+    checked_sql = rules.checked_sql
+    secret = "440101199006150011"
+
+    def failing(source: str, text: str, present: list[str]) -> str:
+        # the kind of query a rule's bug makes: a CAST of a file's value (DuckDB's message quotes the value)
+        return f"SELECT *, CAST(id_number AS INTEGER) AS boom FROM ({checked_sql(source, text, present)})"
+
+    monkeypatch.setattr(rules, "checked_sql", failing)
+    bad = write_csv(home.inbox("survey") / "a.csv", [dict(r, id_number=secret) for r in survey_rows(12)])
+    if way == "three steps":
+        out = ingest_file(home, bad, "survey", "t")
+    else:
+        (out,) = ingest_all(home, [("survey", bad)], run_id="t")
+    assert out.outcome == "rejected" and "row_rules" in out.reason and secret not in out.reason
+    reason_file = home.rejected / "survey" / "a.csv.reason.txt"
+    assert reason_file.exists() and secret not in reason_file.read_text(encoding="utf-8")
+    monkeypatch.setattr(rules, "checked_sql", checked_sql)
+    good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
+    after = ingest_file(home, good, "survey", "t") if way == "three steps" else ingest_all(home, run_id="t")[0]
+    assert (after.outcome, after.rows_accepted) == ("loaded", 12)
 
 
 def test_id_number_rules_check_digit_sex_and_age(home: Home, tmp_path: Path) -> None:

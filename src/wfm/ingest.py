@@ -203,8 +203,18 @@ def _stage_rows(
     `landing` (a TEMP table when `temp`), the others into audit.quarantine. Inside the caller's transaction."""
     checked = f"checked_{sha[:16]}"
     ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
-    with Nfkc(con):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {rules.checked_sql(source, text, info.columns)}")
+    try:
+        with Nfkc(con):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {rules.checked_sql(source, text, info.columns)}")
+    except duckdb.Error as exc:
+        # The rules type any text, a bad value becoming a reason; a value they fail on is a bug, which refuses the
+        # file (kept in rejected/ for a re-run) rather than ending the night. DuckDB's message may quote the value
+        # (an ID number), so only its kind is told.
+        raise FileRefused(
+            f"the row checks failed on a value ({type(exc).__name__}); the file is kept for a re-run",
+            file=path.name,
+            rule="row_rules",
+        ) from None
     extras = info.extra_columns
     extra_pairs = ", ".join(f"'{e}', t.\"{e}\"" for e in extras)
     extra_json = f"json_object({extra_pairs})" if extras else "CAST(NULL AS JSON)"
@@ -467,6 +477,10 @@ def _ingest_at_once(
             )
             gated = time.perf_counter()
             _settle(con, out, landing, result.success, list(result.failed_critical), run_id, _file_extra(info))
+    except FileRefused as refused:  # rolled back whole; see _stage_rows
+        out = _refused(con, home, path, source, sha, run_id, refused)
+        out.timings = {"load": time.perf_counter() - started}
+        return out
     finally:
         formats.drop_text(con, text)
     _file_away(home, path, out)

@@ -149,9 +149,15 @@ class Nfkc:
         )
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.con.complete()
-        self.con.remove_function("nfkc")
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        try:
+            self.con.complete()
+            self.con.remove_function("nfkc")
+        except duckdb.Error:
+            # a failed query aborted the transaction, so the function cannot go yet: the query's own error is
+            # the one to report (the function goes with the connection)
+            if exc_type is None:
+                raise
 
 
 #: Printable ASCII and the CJK Unified Ideographs (U+4E00–9FFF) are NFKC-stable and need no trimming beyond

@@ -66,11 +66,13 @@ CODE_RULES: dict[str, list[tuple[str, str]]] = {
         ("id_number_check_digit", "_id = 'check_digit'"),
         ("sex_id_mismatch", "_id IS NULL AND sex <> id_sex(id_number)"),
         # Reference date: 30 June of the wave's year (the generator uses the same); a malformed wave has its own
-        # reason and no reference date, so it cannot make the age disagree.
+        # reason and no reference date, so it cannot make the age disagree. TRY_CAST: DuckDB may compute the year
+        # of a row whose wave fails the format test, and a CAST of 'ab26' would fail the whole file's query.
         (
             "age_id_mismatch",
             "_id IS NULL AND regexp_full_match(survey_wave, '[0-9]{4}(Q[1-4])?') AND "
-            "abs(age - age_on(id_birth_date(id_number), make_date(CAST(left(survey_wave, 4) AS INTEGER), 6, 30))) > 1",
+            "abs(age - age_on(id_birth_date(id_number), make_date(TRY_CAST(left(survey_wave, 4) AS INTEGER), 6, 30)))"
+            " > 1",
         ),
         ("region_code_bad_format", "_region = 'bad_format'"),
         ("region_code_unknown_province", "_region = 'unknown_province'"),
