@@ -603,6 +603,24 @@ def test_ingest_refuses_to_run_without_a_key_outside_the_demo(monkeypatch: pytes
         pseudonym.secret_key()
 
 
+def test_a_reader_that_stops_reading_does_not_stop_the_ingestion(home: Home) -> None:
+    """`wfm ingest | head -1`: the second file is still loaded, and no traceback is printed."""
+    write_csv(home.inbox("survey") / "a.csv", survey_rows(12, prefix="A"))
+    write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wfm.cli", "--home", str(home.root), "ingest"],
+        env={**os.environ, "WFM_DEMO": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().startswith("[1/2] loaded")
+    proc.stdout.close()  # the reader goes away before the second line
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and "Traceback" not in stderr, stderr
+    assert query(home, "SELECT count(*) FROM audit.load_log WHERE outcome = 'loaded'")[0][0] == 2
+
+
 def test_no_id_number_or_phone_anywhere_under_the_home(
     home: Home, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -105,6 +105,16 @@ THEMES = ("innovation", "new_form_and_migrant_workers", "pay_and_hours", "rights
           "skills_and_craftsmen", "training_and_education_funds")  # fmt: skip
 
 
+def test_a_night_on_a_new_home_with_nothing_delivered_is_quiet(tmp_path: Path) -> None:
+    """A scheduled `wfm run` before the first delivery has nothing to do; that is not a failure."""
+    done = subprocess.run(
+        [sys.executable, "-m", "wfm.cli", "--home", str(tmp_path), "run"], env=ENV, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("nothing to do: no files in") and not done.stderr
+    assert not (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "published" / "current").exists()
+
+
 def test_theme_marts_are_views_in_the_warehouse_and_tables_for_readers(built: Path) -> None:
     """The dashboard themes are views over indicator_values (an incremental build leaves them alone); the
     readers' snapshot and Parquet hold them as tables, with the rows the views give."""

@@ -20,6 +20,17 @@ from wfm.config import Home
 from wfm.errors import WfmError
 
 
+def say(line: str) -> None:
+    """One line of progress on stdout. When the reader has gone (`wfm run | head`), the rest goes to /dev/null
+    and the command carries on: a night is not stopped by whoever watched it."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def _generate(args: argparse.Namespace) -> None:
     from wfm.generate import generate
 
@@ -33,7 +44,7 @@ def _generate(args: argparse.Namespace) -> None:
         progress=True,
     )
     files = manifest.get("files", [])
-    print(
+    say(
         f"wrote {len(files)} files under {out} (scale {args.scale}, seed {args.seed}); "
         f"ground truth in {out / 'ground_truth.json'}"
     )
@@ -46,28 +57,28 @@ def _ingest(args: argparse.Namespace) -> None:
     if args.files and not args.source:
         raise WfmError("name the files' source with --source survey|enterprise", rule="usage")
     files = [(args.source, Path(f)) for f in args.files] if args.files else None
-    outcomes = ingest_all(home, files=files, echo=print)
+    outcomes = ingest_all(home, files=files, echo=say)
     if not outcomes:
-        print(f"nothing new in {home.inbox('survey')} or {home.inbox('enterprise')}")
+        say(f"nothing new in {home.inbox('survey')} or {home.inbox('enterprise')}")
 
 
 def _build(args: argparse.Namespace) -> None:
     from wfm.pipeline import build_and_check
 
-    build_and_check(Home.resolve(args.home).ensure(), echo=print, full_refresh=args.full_refresh)
+    build_and_check(Home.resolve(args.home).ensure(), echo=say, full_refresh=args.full_refresh)
 
 
 def _publish(args: argparse.Namespace) -> None:
     from wfm.publish import publish
 
     snapshot = publish(Home.resolve(args.home).ensure())
-    print(f"published {snapshot}")
+    say(f"published {snapshot}")
 
 
 def _run(args: argparse.Namespace) -> None:
     from wfm.pipeline import run_nightly
 
-    run_nightly(Home.resolve(args.home).ensure(), echo=print)
+    run_nightly(Home.resolve(args.home).ensure(), echo=say)
 
 
 def parser() -> argparse.ArgumentParser:

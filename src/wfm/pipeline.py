@@ -159,6 +159,11 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
     try:
         outcomes = ingest_all(home, run_id=run_id, echo=echo, docs=False)
         ingested = time.perf_counter()
+        if not home.warehouse.exists():  # a new home, and nothing delivered yet: a quiet night, not a failure
+            worker.close()
+            echo(f"nothing to do: no files in {home.inbox('survey')} or {home.inbox('enterprise')}, no warehouse yet")
+            spent = ingested - started
+            return {"ingest": spent, "gate": 0.0, "build": 0.0, "publish": 0.0, "total": spent}
         build_and_check(home, run_id=run_id, echo=echo, worker=worker, unit_tests=False)
     except BaseException:
         worker.close()
