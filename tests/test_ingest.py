@@ -178,6 +178,7 @@ SURVEY_BAD = [
     ("design_weight", "", "design_weight_missing"),
     ("monthly_wage", "1000001", "monthly_wage_out_of_range"),
     ("weekly_hours", "113", "weekly_hours_out_of_range"),
+    ("monthly_wage", "5,5", "monthly_wage_not_number"),  # a decimal comma, not a thousands separator (was 55)
     ("overtime_hours_month", "201", "overtime_hours_month_out_of_range"),
     ("sense_gain", "6", "sense_gain_out_of_range"),
     ("sex", "3", "sex_invalid_code"),
@@ -320,6 +321,7 @@ ENTERPRISE_BAD = [
     ({"uscc": "91440101MA5D00000I"}, "uscc_bad_format"),  # I is not in the GB 32100 alphabet
     ({"registration_type": "999"}, "registration_type_invalid_code"),
     ({"revenue": "-1"}, "revenue_out_of_range"),
+    ({"revenue": "1,2,3"}, "revenue_not_number"),  # commas that group no thousands (was 123)
     ({"submitted_at": "yesterday"}, "submitted_at_bad_format"),
     ({"enterprise_name": ""}, "enterprise_name_missing"),
 ]

@@ -33,6 +33,8 @@ RANGES: dict[str, tuple[float | None, float | None]] = {
     "sense_happiness": (1, 5),
 }
 POSITIVE = {"design_weight"}
+#: a number written with thousands separators: 1,234 or -12,345,678.9
+_THOUSANDS = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
 #: 2^63 as a double: the first whole number a BIGINT cannot hold
 _BIGINT_END = "9223372036854775808.0"
 
@@ -69,7 +71,13 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
     name = col.name
     problems: list[tuple[str, str]] = []
     if col.kind in ("int", "number"):
-        number = f"TRY_CAST(replace({value}, ',', '') AS DOUBLE)"
+        # thousands separators only where they separate thousands: '1,5' or '1,2,3' is not a number (it was 15
+        # and 123); a value without a comma goes straight to the cast
+        grouped = f"regexp_full_match({value}, '{_THOUSANDS}')"
+        number = (
+            f"TRY_CAST(CASE WHEN NOT contains({value}, ',') THEN {value} "
+            f"WHEN {grouped} THEN replace({value}, ',', '') END AS DOUBLE)"
+        )
         # 'inf', 'nan' and '1e400' parse as doubles, but to no number a statistic can use: not numbers here, typed
         # as NULL (so no cross-column rule adds a reason of its own), and no range rule.
         problems.append((f"{name}_not_number", f"{value} IS NOT NULL AND NOT coalesce(isfinite({number}), false)"))
