@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -15,11 +14,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
-    os.environ["AIRFLOW_HOME"] = str(tmp_path_factory.mktemp("airflow"))
-    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
-    from airflow.dag_processing.dagbag import DagBag
+    # Airflow's variables for this module only: left set, they made later tests' `wfm` processes import Airflow
+    # (for the pseudonymisation key), whose logging then wrote to their stdout
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow")))
+        env.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(ROOT / "dags"))
+        yield DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def test_every_dag_imports_without_errors(dagbag) -> None:  # noqa: ANN001

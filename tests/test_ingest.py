@@ -616,7 +616,8 @@ def test_a_reader_that_stops_reading_does_not_stop_the_ingestion(home: Home) -> 
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout.readline().startswith("[1/2] loaded")
+    first = proc.stdout.readline()
+    assert first.startswith("[1/2] loaded"), first
     proc.stdout.close()  # the reader goes away before the second line
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0 and "Traceback" not in stderr, stderr
