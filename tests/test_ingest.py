@@ -251,28 +251,30 @@ def test_a_count_beyond_bigint_is_out_of_range_and_nan_only_not_a_number(home: H
 def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_goes_on(
     home: Home, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
-    """A value the rules cannot type is a bug; it must not end the night, lose the file or leak the value."""
+    """A value the rules cannot type is a bug; it must not end the night, lose the file or leak the value, nor
+    refuse the files after it (one transaction: on the same connection)."""
     from wfm import rules
 
     checked_sql = rules.checked_sql
     secret = "440101199006150011"
+    calls = []
 
-    def failing(source: str, text: str, present: list[str]) -> str:
+    def failing_once(source: str, text: str, present: list[str]) -> str:
         # the kind of query a rule's bug makes: a CAST of a file's value (DuckDB's message quotes the value)
-        return f"SELECT *, CAST(id_number AS INTEGER) AS boom FROM ({checked_sql(source, text, present)})"
+        calls.append(text)
+        cast = ", CAST(id_number AS INTEGER) AS boom" if len(calls) == 1 else ""
+        return f"SELECT *{cast} FROM ({checked_sql(source, text, present)})"
 
-    monkeypatch.setattr(rules, "checked_sql", failing)
+    monkeypatch.setattr(rules, "checked_sql", failing_once)
     bad = write_csv(home.inbox("survey") / "a.csv", [dict(r, id_number=secret) for r in survey_rows(12)])
+    good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
     if way == "three steps":
-        out = ingest_file(home, bad, "survey", "t")
+        out, after = ingest_file(home, bad, "survey", "t"), ingest_file(home, good, "survey", "t")
     else:
-        (out,) = ingest_all(home, [("survey", bad)], run_id="t")
+        out, after = ingest_all(home, [("survey", bad), ("survey", good)], run_id="t")
     assert out.outcome == "rejected" and "row_rules" in out.reason and secret not in out.reason
     reason_file = home.rejected / "survey" / "a.csv.reason.txt"
     assert reason_file.exists() and secret not in reason_file.read_text(encoding="utf-8")
-    monkeypatch.setattr(rules, "checked_sql", checked_sql)
-    good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
-    after = ingest_file(home, good, "survey", "t") if way == "three steps" else ingest_all(home, run_id="t")[0]
     assert (after.outcome, after.rows_accepted) == ("loaded", 12)
 
 

@@ -203,9 +203,8 @@ def _stage_rows(
     `landing` (a TEMP table when `temp`), the others into audit.quarantine. Inside the caller's transaction."""
     checked = f"checked_{sha[:16]}"
     ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
-    try:
-        with Nfkc(con):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {rules.checked_sql(source, text, info.columns)}")
+    try:  # the caller registered `nfkc` (Nfkc) before its transaction began
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {checked} AS {rules.checked_sql(source, text, info.columns)}")
     except duckdb.Error as exc:
         # The rules type any text, a bad value becoming a reason; a value they fail on is a bug, which refuses the
         # file (kept in rejected/ for a re-run) rather than ending the night. DuckDB's message may quote the value
@@ -304,7 +303,7 @@ def stage(
             # read before the transaction: the row numbers come from the TEMP table's committed row ids
             info = formats.read_into(con, path, source, text)
             try:
-                with transaction(con):
+                with Nfkc(con), transaction(con):
                     out = _stage_rows(con, path, source, sha, run_id, text, info, landing_table(sha))
                     extra = _file_extra(info)
                     con.execute(
@@ -466,7 +465,7 @@ def _ingest_at_once(
         out.timings = {"load": time.perf_counter() - started}
         return out
     try:
-        with transaction(con):
+        with Nfkc(con), transaction(con):
             out = _stage_rows(con, path, source, sha, run_id, text, info, landing, temp=True)
             staged = time.perf_counter()
             warmup.wait()  # the file was read while Great Expectations was imported

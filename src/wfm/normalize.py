@@ -144,7 +144,9 @@ class Nfkc:
     """A DuckDB function `nfkc(text)` backed by Arrow's vectorised Unicode normalisation, for one connection.
 
     Used as a context manager: the function is removed afterwards (a Python UDF left registered on a connection
-    makes the DuckDB binding report leaks at interpreter exit).
+    makes the DuckDB binding report leaks at interpreter exit). Enter it outside any transaction: a function
+    registered inside one that then rolls back is gone from DuckDB's catalog but not from the binding's list,
+    which refuses to register it again on that connection.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -162,8 +164,7 @@ class Nfkc:
             self.con.complete()
             self.con.remove_function("nfkc")
         except duckdb.Error:
-            # a failed query aborted the transaction, so the function cannot go yet: the query's own error is
-            # the one to report (the function goes with the connection)
+            # a query failed inside a transaction that is still open: its own error is the one to report
             if exc_type is None:
                 raise
 
