@@ -159,14 +159,9 @@ class Nfkc:
         )
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
-        try:
-            self.con.complete()
-            self.con.remove_function("nfkc")
-        except duckdb.Error:
-            # a query failed inside a transaction that is still open: its own error is the one to report
-            if exc_type is None:
-                raise
+    def __exit__(self, *exc: object) -> None:
+        self.con.complete()
+        self.con.remove_function("nfkc")
 
 
 #: Printable ASCII and the CJK Unified Ideographs (U+4E00–9FFF) are NFKC-stable and need no trimming beyond
