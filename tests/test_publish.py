@@ -47,11 +47,12 @@ HOSTILE = {
 }
 
 
-def nightly(home: Path) -> None:
+def nightly(home: Path) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "wfm.cli", "--home", str(home), "run"], env=ENV, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
+    return done
 
 
 def survey_batch(prefix: str, region6: str, n: int = 60) -> list[dict[str, str]]:
@@ -107,10 +108,7 @@ THEMES = ("innovation", "new_form_and_migrant_workers", "pay_and_hours", "rights
 
 def test_a_night_on_a_new_home_with_nothing_delivered_is_quiet(tmp_path: Path) -> None:
     """A scheduled `wfm run` before the first delivery has nothing to do; that is not a failure."""
-    done = subprocess.run(
-        [sys.executable, "-m", "wfm.cli", "--home", str(tmp_path), "run"], env=ENV, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
+    done = nightly(tmp_path)
     assert done.stdout.startswith("nothing to do: no files in") and not done.stderr
     assert not (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "published" / "current").exists()
 
