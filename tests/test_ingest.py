@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 import unicodedata
 from pathlib import Path
 
@@ -528,6 +530,91 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Pa
     three, one = (_ingested(h) for h in homes.values())
     assert three == one
     assert len(one["survey"]) == 11 and len(one["quarantine"]) == 1 and one["left over"] == []
+
+
+def test_the_sources_are_ingested_side_by_side_each_in_its_own_order(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ingest_all takes each source on a thread of its own: a source's files keep their order (a later wave's
+    respondent already in an earlier file is a duplicate), the outcomes come back in the order asked for, and
+    one progress line per file is numbered as the files finish."""
+    import wfm.pipeline as pipeline
+
+    threads: dict[str, set[str]] = {"survey": set(), "enterprise": set()}
+    real = pipeline.ingest_file
+
+    def on_thread(home: Home, path: Path, source: str, run_id: str, docs: bool, con: object) -> object:
+        threads[source].add(threading.current_thread().name)
+        return real(home, path, source, run_id, docs=docs, con=con)
+
+    monkeypatch.setattr(pipeline, "ingest_file", on_thread)
+    first = survey_rows(12)
+    again = survey_rows(12, prefix="B")
+    again[4]["respondent_id"] = first[4]["respondent_id"]
+    paths = [
+        ("enterprise", write_csv(home.inbox("enterprise") / "e1.csv", enterprise_rows(6), source="enterprise")),
+        ("survey", write_csv(home.inbox("survey") / "s1.csv", first)),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e2.csv", enterprise_rows(6, "2027"), source="enterprise")),
+        ("survey", write_csv(home.inbox("survey") / "s2.csv", again)),
+    ]
+    lines: list[str] = []
+    outcomes = ingest_all(home, paths, run_id="t", echo=lines.append)
+    assert [o.file_name for o in outcomes] == ["e1.csv", "s1.csv", "e2.csv", "s2.csv"]
+    assert [(o.outcome, o.rows_quarantined) for o in outcomes] == [("loaded", 0)] * 3 + [("loaded", 1)]
+    assert quarantine_reasons(home) == {5: {"respondent_id_duplicate"}}
+    assert sorted(line.split("]")[0] for line in lines) == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert len(threads["survey"]) == len(threads["enterprise"]) == 1 and threads["survey"] != threads["enterprise"]
+
+
+def test_an_error_in_one_source_stops_the_other_before_its_next_file(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wfm.pipeline as pipeline
+
+    under_way, failed = threading.Event(), threading.Event()
+    real = pipeline.ingest_file
+    started: list[str] = []
+
+    def broken_survey(home: Home, path: Path, source: str, run_id: str, docs: bool, con: object) -> object:
+        started.append(path.name)
+        if source == "survey":
+            assert under_way.wait(10)
+            failed.set()
+            raise OSError("the disk went away")
+        under_way.set()
+        assert failed.wait(10)  # the survey file fails while this one is under way
+        time.sleep(0.2)
+        return real(home, path, source, run_id, docs=docs, con=con)
+
+    monkeypatch.setattr(pipeline, "ingest_file", broken_survey)
+    paths = [
+        ("survey", write_csv(home.inbox("survey") / "s.csv", survey_rows(12))),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e1.csv", enterprise_rows(6), source="enterprise")),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e2.csv", enterprise_rows(6, "2027"), source="enterprise")),
+    ]
+    with pytest.raises(OSError, match="the disk went away"):
+        ingest_all(home, paths, run_id="t")
+    assert sorted(started) == ["e1.csv", "s.csv"]
+    assert query(home, "SELECT file_name, outcome FROM audit.load_log") == [("e1.csv", "loaded")]
+    assert (home.inbox("enterprise") / "e2.csv").exists() and (home.inbox("survey") / "s.csv").exists()
+
+
+def test_reading_a_file_keeps_the_insertion_order_of_its_own_connection_only(home: Home) -> None:
+    from wfm.formats import _file_order
+
+    con = open_warehouse(home)
+    reader = con.cursor()
+
+    def kept(c: duckdb.DuckDBPyConnection) -> bool:
+        return c.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    try:
+        with _file_order(reader):
+            assert (kept(reader), kept(con)) == (True, False)
+        assert (kept(reader), kept(con)) == (False, False)
+    finally:
+        reader.close()
+        con.close()
 
 
 @pytest.mark.parametrize("way", ["three steps", "one transaction"])

@@ -326,13 +326,13 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
 
 @contextmanager
 def _file_order(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Keep insertion order while a file is read and numbered; put the connection's setting back after."""
-    (previous,) = con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()
-    con.execute("SET preserve_insertion_order = true")
+    """Keep insertion order while a file is read and numbered, for this connection alone (a session setting:
+    another connection of the process, ingesting the other source, keeps the warehouse's setting)."""
+    con.execute("SET SESSION preserve_insertion_order = true")
     try:
         yield
     finally:
-        con.execute(f"SET preserve_insertion_order = {'true' if previous else 'false'}")
+        con.execute("RESET SESSION preserve_insertion_order")
 
 
 def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:

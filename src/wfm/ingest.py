@@ -419,7 +419,9 @@ def ingest_file(
     Alone, the three steps of the nightly DAG, each opening the warehouse and committing on its own. With `con`,
     the connection of a caller ingesting several files in one process (`wfm.pipeline.ingest_all`), the file is
     one transaction (`_ingest_at_once`): same rows, quarantine, validations and log, but the landing table is
-    TEMP and never written to the warehouse file."""
+    TEMP and never written to the warehouse file. That caller registers the `nfkc` function the row checks
+    use (`wfm.normalize.Nfkc`) on the database once, outside any transaction, for every file and connection
+    of the run (DuckDB keeps one such function per database, so two connections could not each add theirs)."""
     if con is not None:
         return _ingest_at_once(home, path, source, run_id, docs, con)
     started = time.perf_counter()
@@ -465,7 +467,7 @@ def _ingest_at_once(
         out.timings = {"load": time.perf_counter() - started}
         return out
     try:
-        with Nfkc(con), transaction(con):
+        with transaction(con):  # `nfkc` was registered by the caller (see ingest_file)
             out = _stage_rows(con, path, source, sha, run_id, text, info, landing, temp=True)
             staged = time.perf_counter()
             warmup.wait()  # the file was read while Great Expectations was imported

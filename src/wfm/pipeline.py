@@ -10,14 +10,18 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import duckdb
 
 from wfm import warmup
 from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import BatchOutcome, ingest_file, new_files, new_run_id, open_warehouse
+from wfm.normalize import Nfkc
 from wfm.schema import Source
 
 if TYPE_CHECKING:
@@ -37,32 +41,84 @@ def ingest_all(
     echo: Echo = _quiet,
     docs: bool = True,
 ) -> list[BatchOutcome]:
-    """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`.
+    """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`, as
+    each file is done; the outcomes are returned in the order of `files`.
 
     The Data Docs are rebuilt once at the end (`docs`), not after every batch: rendering them costs more than
-    a batch's validation. `docs=False` leaves that to the caller. The files share one warehouse connection,
-    and each file is one transaction (`wfm.ingest.ingest_file` with `con`)."""
+    a batch's validation. `docs=False` leaves that to the caller. Each file is one transaction
+    (`wfm.ingest.ingest_file` with a connection), and the two sources are ingested side by side
+    (`_ingest_side_by_side`)."""
     run_id = run_id or new_run_id()
     todo = files if files is not None else new_files(home)
-    outcomes = []
+    for _, path in todo:
+        if not path.is_file():
+            raise WfmError("no such file", file=str(path), rule="usage")
+    outcomes: dict[int, BatchOutcome] = {}
     failed = True
     try:
         if todo:
             con = open_warehouse(home)
             try:
-                for i, (source, path) in enumerate(todo, 1):
-                    if not path.is_file():
-                        raise WfmError("no such file", file=str(path), rule="usage")
-                    out = ingest_file(home, path, source, run_id, docs=False, con=con)
-                    echo(f"[{i}/{len(todo)}] {out.line()}")
-                    outcomes.append(out)
+                with Nfkc(con):  # for every file and connection of the run: see ingest_file
+                    _ingest_side_by_side(home, con, todo, run_id, echo, outcomes)
             finally:
                 con.close()
         failed = False
     finally:
-        if docs and any("gate" in o.timings for o in outcomes):
+        if docs and any("gate" in o.timings for o in outcomes.values()):
             _build_docs(home, quiet=failed)
-    return outcomes
+    return [outcomes[i] for i in sorted(outcomes)]
+
+
+def _ingest_side_by_side(
+    home: Home,
+    con: duckdb.DuckDBPyConnection,
+    todo: list[tuple[Source, Path]],
+    run_id: str,
+    echo: Echo,
+    outcomes: dict[int, BatchOutcome],
+) -> None:
+    """Each source's files in order on a thread of its own, with a connection of its own (`con.cursor()`);
+    `outcomes[i]` is the outcome of `todo[i]`.
+
+    A file's rows are checked for duplicates against its source's earlier files, so a source's files go one
+    after the other; the two sources share nothing but the audit tables, to which both only append. Side by
+    side, one source's single-threaded stretches (Great Expectations' validation in Python, the small files'
+    one-row-group scans, commits) leave the machine's second core to the other's DuckDB queries: the national
+    night's ingestion 20.9 → 20.1 s (medians of three alternated pairs), for a peak memory of 3.0 GiB instead
+    of 2.2 (the two large files are checked at once). An error stops both sources before their next file and
+    is raised here once both have stopped."""
+    queues: dict[Source, list[tuple[int, Path]]] = {}
+    for i, (source, path) in enumerate(todo):
+        queues.setdefault(source, []).append((i, path))
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def ingest_source(source: Source, queue: list[tuple[int, Path]]) -> None:
+        cursor = con.cursor()
+        try:
+            for i, path in queue:
+                if stop.is_set():
+                    return
+                out = ingest_file(home, path, source, run_id, docs=False, con=cursor)
+                with lock:
+                    outcomes[i] = out
+                    echo(f"[{len(outcomes)}/{len(todo)}] {out.line()}")
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="wfm-ingest") as pool:
+        running = [pool.submit(ingest_source, source, queue) for source, queue in queues.items()]
+        try:
+            errors = [error for future in running if (error := future.exception()) is not None]
+        except BaseException:  # interrupted while waiting: the threads stop after their current file
+            stop.set()
+            raise
+    if errors:
+        raise errors[0]
 
 
 @dataclass
@@ -172,13 +228,21 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
     built = time.perf_counter()
     echo(f"published {publish(home)}")
     done = time.perf_counter()
-    gate = sum(o.timings.get("gate", 0.0) for o in outcomes)
+    # the sources are ingested side by side, so the files' own gate times can add up to more than the wall
+    # time they took: the ingestion's wall time is split between ingest and gate in their proportion
+    gate_share = _gate_share(outcomes)
     timings = {
-        "ingest": ingested - started - gate,
-        "gate": gate,
+        "ingest": (ingested - started) * (1 - gate_share),
+        "gate": (ingested - started) * gate_share,
         "build": built - ingested,
         "publish": done - built,
         "total": done - started,
     }
     echo("stage timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
+
+
+def _gate_share(outcomes: list[BatchOutcome]) -> float:
+    """The gate's share of the files' summed step times (0 when no file was timed)."""
+    spent = sum(sum(o.timings.values()) for o in outcomes)
+    return sum(o.timings.get("gate", 0.0) for o in outcomes) / spent if spent else 0.0
