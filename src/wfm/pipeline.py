@@ -94,8 +94,7 @@ def _ingest_side_by_side(
     lock = threading.Lock()
     stop = threading.Event()
 
-    def ingest_source(source: Source, queue: list[tuple[int, Path]]) -> None:
-        cursor = con.cursor()
+    def ingest_source(source: Source, queue: list[tuple[int, Path]], cursor: duckdb.DuckDBPyConnection) -> None:
         try:
             for i, path in queue:
                 if stop.is_set():
@@ -107,16 +106,20 @@ def _ingest_side_by_side(
         except BaseException:
             stop.set()
             raise
-        finally:
-            cursor.close()
 
-    with ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="wfm-ingest") as pool:
-        running = [pool.submit(ingest_source, source, queue) for source, queue in queues.items()]
-        try:
-            errors = [error for future in running if (error := future.exception()) is not None]
-        except BaseException:  # interrupted while waiting: the threads stop after their current file
-            stop.set()
-            raise
+    # the cursors are made and closed here: a connection object is not safe to use from two threads at once
+    cursors = {source: con.cursor() for source in queues}
+    try:
+        with ThreadPoolExecutor(max_workers=len(queues), thread_name_prefix="wfm-ingest") as pool:
+            running = [pool.submit(ingest_source, s, queue, cursors[s]) for s, queue in queues.items()]
+            try:
+                errors = [error for future in running if (error := future.exception()) is not None]
+            except BaseException:  # interrupted while waiting: the threads stop after their current file
+                stop.set()
+                raise
+    finally:
+        for cursor in cursors.values():
+            cursor.close()
     if errors:
         raise errors[0]
 
