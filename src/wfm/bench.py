@@ -364,6 +364,8 @@ figures are medians over the rounds (ratios: the median of each round's own rati
 ## Each stage against its own floor
 
 From the median nightly run's own timings (`stage timings:` line of `wfm run`); build includes the marts suite.
+The two sources are ingested side by side, so ingest and gate share the ingestion's wall time in the proportion
+of the files' own load, promotion and validation times.
 
 | stage | nightly job | share | floor part | ratio |
 | --- | --- | --- | --- | --- |
