@@ -185,6 +185,18 @@ def test_row_test_flags_exactly_the_rows_with_a_special_value_or_an_edge_space()
     assert flags == [False, False, True, True, True, True, True, True, True, True]
 
 
+def test_values_sent_with_spaces_around_them_load_trimmed(home: Home, tmp_path: Path) -> None:
+    """A row of plain characters whose values carry spaces at their ends goes the normalised way: the values
+    load trimmed, and the row is neither quarantined nor a duplicate of itself."""
+    rows = survey_rows(12)
+    sent = {"respondent_id": f" {rows[0]['respondent_id']}", "age": f"{rows[0]['age']}  ", "stratum": " 44-C "}
+    rows[0].update(sent)
+    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    assert (out.rows_accepted, out.rows_quarantined) == (12, 0)
+    got = query(home, "SELECT respondent_id, age, stratum FROM raw.survey_responses WHERE row_number = 1")
+    assert got == [(sent["respondent_id"].strip(), int(sent["age"]), "44-C")]
+
+
 # --- row rules ---------------------------------------------------------------------------------------------------
 
 SURVEY_BAD = [
