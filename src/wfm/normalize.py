@@ -141,7 +141,9 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]]]:
 
 
 class Nfkc:
-    """A DuckDB function `nfkc(text)` backed by Arrow's vectorised Unicode normalisation, for one connection.
+    """A DuckDB function `nfkc(text)` backed by Arrow's vectorised Unicode normalisation, registered on a
+    connection and callable from its cursors too (DuckDB keeps one such function per database: a cursor cannot
+    register its own while the connection's is there).
 
     Used as a context manager: the function is removed afterwards (a Python UDF left registered on a connection
     makes the DuckDB binding report leaks at interpreter exit). Enter it outside any transaction: a function
