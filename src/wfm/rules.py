@@ -122,10 +122,12 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     clean = ",\n      ".join(missing_to_null(f'"{c.name}"') + f' AS "{c.name}"' for c in columns)
     typed_cols: list[str] = []
     value_problems: list[tuple[str, str]] = []
+    parses: list[tuple[str, str]] = []
     for col in columns:
-        expr, problems = typed(col, f'"{col.name}"')
+        expr, problems, steps = typed(col, f'"{col.name}"')
         typed_cols.append(f'{expr} AS "{col.name}"')
         value_problems += problems
+        parses += steps
     key, dup_code = DUPLICATE_KEY[source]
 
     def same_key(alias: str) -> str:
@@ -152,11 +154,15 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
       {clean}
       FROM normalised
     ),
+    parsed AS (
+      SELECT *{"".join(f', {sql} AS "{name}"' for name, sql in parses)}
+      FROM clean
+    ),
     value_checked AS (
       SELECT row_number,
       {", ".join(typed_cols)},
       {_reasons_sql(value_problems)} AS value_reasons
-      FROM clean
+      FROM parsed
     ),
     coded AS (
       SELECT *, {", ".join(f"{expr} AS {alias}" for alias, expr in CODE_PROBLEMS[source])}
