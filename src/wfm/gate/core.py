@@ -62,17 +62,23 @@ def validate_batch(
     home: Home,
     config: GateConfig | None = None,
     docs: bool = True,
+    raw: str | None = None,
 ) -> GateResult:
     """Gate one staged batch (`table` holds its rows, with the raw table's columns) before it is promoted.
 
     Runs inside the caller's transaction if there is one; never commits or closes `con`. `docs=False` leaves
-    the Data Docs for the caller to rebuild once after several batches (`build_docs`).
+    the Data Docs for the caller to rebuild once after several batches (`build_docs`). `raw`: what the suite
+    reads as the warehouse's rows before the batch (default the source's raw table), for a caller that put the
+    batch's rows in raw already.
     """
     if source not in SUITE_OF_SOURCE:
         raise WfmError(f"unknown source {source!r}", rule="gate")
     config = config or GateConfig.load()
     suite = load_suite(SUITE_OF_SOURCE[source])
-    placeholders = {"batch": checked_identifier(table, "batch table"), "raw": RAW_TABLE[source]}
+    placeholders = {
+        "batch": checked_identifier(table, "batch table"),
+        "raw": checked_identifier(raw, "raw table") if raw else RAW_TABLE[source],
+    }
     parameters = {"batch_id": batch_id, **config.query_parameters()}
     return _validate(
         con,
