@@ -24,6 +24,7 @@ from wfm.build import (
     FINGERPRINTED,
     BuildResult,
     DbtWorker,
+    _common_args,
     build,
     dbt_paths,
     plan,
@@ -357,8 +358,13 @@ def test_a_build_in_a_worker_process_equals_one_in_this_process(two_builds, tmp_
         load(warehouse, "raw.enterprise_returns", enterprise_rows(np.random.default_rng(5)), "enterprise-w")
         result = build(warehouse, run_id=way, worker=worker)
         outcomes[way] = (result, published(warehouse))
-        # the worker's parse writes no manifest (--no-write-json): the build does, for leftover_relations
-        assert (dbt_paths(warehouse)[0] / "manifest.json").is_file()
+        if worker is not None:
+            worker.close()  # the worker writes dbt's artifacts after its answer; close waits for them
+        target = dbt_paths(warehouse)[0]
+        assert (target / "manifest.json").is_file()
+        assert {
+            r["unique_id"].split(".")[-1] for r in json.loads((target / "run_results.json").read_text())["results"]
+        } >= {"indicator_values"}
     (by_worker, values_by_worker), (here, values_here) = outcomes["worker"], outcomes["in-process"]
     assert by_worker.success and (by_worker.mode, by_worker.periods) == ("incremental", here.periods)
     assert (by_worker.models, by_worker.tests, by_worker.seeds) == (here.models, here.tests, here.seeds)
@@ -390,6 +396,24 @@ def test_a_worker_gone_before_the_build_is_reported(tmp_path):
     worker._process.wait()
     with pytest.raises(WfmError, match="the dbt process ended without an answer"):
         build(warehouse, worker=worker)
+
+
+def test_a_worker_reports_what_the_project_makes_as_its_manifest_says(tmp_path):
+    """A full build drops what the project no longer makes (leftover_relations); in a worker it learns what the
+    project makes from the worker's answer, before the worker has written manifest.json: the two must agree."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    worker = DbtWorker(warehouse)
+    outcome = worker.invoke(["parse", *_common_args(warehouse)], vintage="")
+    worker.close()
+    manifest = json.loads((dbt_paths(warehouse)[0] / "manifest.json").read_text(encoding="utf-8"))
+    from_file = {
+        (node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    }
+    assert outcome.success and outcome.made == from_file
+    assert ("marts", "indicator_values") in from_file and ("reference", "provinces") in from_file
+    assert not (dbt_paths(warehouse)[0] / "run_results.json").exists()  # parse runs no node
 
 
 def test_a_worker_starts_from_a_script_without_a_main_guard(tmp_path):

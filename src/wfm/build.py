@@ -51,6 +51,8 @@ _OFFLINE_ENV = {
 _VARS = ["--vars", "{wfm_incremental: true}"]
 
 _FAILED = {"error", "fail", "runtime error"}
+#: the kinds of dbt node that make a table or view in the warehouse
+_MADE = ("model", "seed", "snapshot")
 
 #: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
 #: seeds, the code lists the seeds load and the code macros (src/wfm/sql); and the singular tests, since an
@@ -127,7 +129,8 @@ def build(
     `dbt docs generate` into the home's `dbt/target` (`dbt_paths`); `progress` receives one short line per
     finished node.
     `worker` (started on this warehouse) runs the build instead of this process, with the project it parsed
-    while the caller did other work; it ends with the build. `unit_tests=False` leaves dbt's unit tests out of
+    while the caller did other work; it then writes dbt's artifacts, and the caller closes it (`DbtWorker.close`
+    waits for them). `unit_tests=False` leaves dbt's unit tests out of
     a full build too (an incremental one never runs them): they test the SQL against fixtures, not the data,
     and `make test` runs them with every full build of its own; the nightly job leaves them to it, as dbt's
     documentation advises for production runs (~1 s of a national night, on the build's critical path).
@@ -175,10 +178,12 @@ def build(
             outcome = _Outcome.of(runner.invoke(args))
     elapsed = time.monotonic() - started
     result = _summarise(outcome, vintage, elapsed, run_id, build_plan)
-    _record(warehouse, build_plan, result)
+    _record(warehouse, build_plan, result, outcome.made)
     if not result.success:
         raise BuildFailed(_failure_message(result, dbt_log(warehouse)), result)
     if docs:
+        if worker is not None:  # its manifest.json must be written before dbt writes it again here
+            worker.close()
         warmup.wait()
         from dbt.cli.main import dbtRunner
 
@@ -268,15 +273,17 @@ def provisional_window_crossed(con: Any, source: str, since: datetime, until: da
     return crossed > 0
 
 
-def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None:
+def _record(
+    warehouse: Path, build_plan: BuildPlan, result: BuildResult, made: frozenset[tuple[str, str]] | None = None
+) -> None:
     """audit.builds gets the build; after a success, its batches count as built (a failed build's are
     recomputed by the next one), and after a successful full build the tables and views the project no longer
-    makes are dropped (`leftover_relations`)."""
+    makes are dropped (`leftover_relations`; `made`: what the project makes, as a worker reports it)."""
     con = connect(warehouse)
     try:
         with transaction(con):
             if result.success and build_plan.full:
-                for schema, name, kind in leftover_relations(con, warehouse):
+                for schema, name, kind in leftover_relations(con, warehouse, made):
                     con.execute(f'DROP {kind} IF EXISTS "{schema}"."{name}"')
             con.execute(
                 "INSERT INTO audit.builds (run_id, vintage, mode, fingerprint, periods, skipped, success, seconds, "
@@ -302,22 +309,26 @@ def _record(warehouse: Path, build_plan: BuildPlan, result: BuildResult) -> None
         con.close()
 
 
-def leftover_relations(con: Any, warehouse: Path) -> list[tuple[str, str, str]]:
+def leftover_relations(
+    con: Any, warehouse: Path, made: frozenset[tuple[str, str]] | None = None
+) -> list[tuple[str, str, str]]:
     """(schema, name, TABLE or VIEW) of what the schemas dbt builds into hold beyond the project's models and
-    seeds, read on `con` and from the manifest of the build just run. A model removed or renamed in the project
-    leaves its last table behind (dbt never drops what it no longer builds), and readers would take its stale
-    rows for current ones. Only a change of the project can leave one, and a changed project makes the build
-    full, so full builds look. The other schemas (raw, audit, ref) are wfm's own and untouched; without a
-    manifest nothing is known to be left over, and nothing is dropped."""
-    path = dbt_paths(warehouse)[0] / "manifest.json"
-    if not path.is_file():
-        return []
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    made = {
-        (node["schema"], node.get("alias") or node["name"])
-        for node in manifest["nodes"].values()
-        if node["resource_type"] in ("model", "seed", "snapshot")
-    }
+    seeds, read on `con` and from the manifest of the build just run (or `made`, the (schema, name) pairs it
+    makes). A model removed or renamed in the project leaves its last table behind (dbt never drops what it no
+    longer builds), and readers would take its stale rows for current ones. Only a change of the project can
+    leave one, and a changed project makes the build full, so full builds look. The other schemas (raw, audit,
+    ref) are wfm's own and untouched; without a manifest nothing is known to be left over, and nothing is
+    dropped."""
+    if made is None:
+        path = dbt_paths(warehouse)[0] / "manifest.json"
+        if not path.is_file():
+            return []
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        made = frozenset(
+            (node["schema"], node.get("alias") or node["name"])
+            for node in manifest["nodes"].values()
+            if node["resource_type"] in _MADE
+        )
     schemas = sorted({schema for schema, _ in made})
     present = con.execute(
         "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
@@ -411,15 +422,25 @@ class _Outcome:
     success: bool
     error: str  # the invocation's exception on one line ('' without one)
     nodes: tuple[tuple[str, str, str, str], ...] = ()  # (name, kind, status, message) per node run
+    #: (schema, name) of every table and view the project makes, from a worker's manifest (None in-process:
+    #: `leftover_relations` reads dbt's manifest.json then)
+    made: frozenset[tuple[str, str]] | None = None
 
     @classmethod
-    def of(cls, result: Any) -> _Outcome:
+    def of(cls, result: Any, manifest: Any = None) -> _Outcome:
         nodes = []
         for node_result in getattr(result.result, "results", None) or []:
             node = node_result.node
             kind = "test" if node.resource_type in ("test", "unit_test") else str(node.resource_type)
             nodes.append((node.name, kind, str(node_result.status), _first_line(node_result.message)))
-        return cls(bool(result.success), _first_line(result.exception), tuple(nodes))
+        made = None
+        if manifest is not None:
+            made = frozenset(
+                (node.schema, node.alias or node.name)
+                for node in manifest.nodes.values()
+                if str(node.resource_type) in _MADE
+            )
+        return cls(bool(result.success), _first_line(result.exception), tuple(nodes), made)
 
 
 class DbtWorker:
@@ -427,7 +448,8 @@ class DbtWorker:
 
     The process imports dbt and parses the project (`dbt parse`: it reads the project's files and the partial
     parse in `target/`, never the warehouse) while its caller does other work, then waits; `invoke` hands it
-    the build's arguments and it runs them with the project it parsed, releases the warehouse and ends.
+    the build's arguments and it runs them with the project it parsed, releases the warehouse and answers, then
+    writes dbt's artifacts (`target/run_results.json`, `manifest.json`) and ends (`close` waits for that).
     `wfm run` starts one with the night: dbt's import and parse, several seconds of Python, then run beside
     the ingestion on the machine's other core instead of holding this process's interpreter. The caller must
     have closed its own connections to the warehouse before `invoke` (DuckDB lets one process write a file).
@@ -452,7 +474,9 @@ class DbtWorker:
         self._answers = os.fdopen(answers_out, "rb")
 
     def invoke(self, args: list[str], vintage: str) -> _Outcome:
-        """Run dbt with `args` (a build stamped `vintage`) in the worker and return its outcome; the worker ends."""
+        """Run dbt with `args` (a build stamped `vintage`) in the worker and return its outcome, as soon as the
+        worker has released the warehouse. dbt's artifacts are then still being written: call `close` before
+        reading them (writing them before answering held an incremental night ~0.25 s)."""
         try:
             pickle.dump((args, vintage), self._requests)
             self._requests.flush()
@@ -464,18 +488,17 @@ class DbtWorker:
                 f"build failed: the dbt process ended without an answer (exit code {code}; "
                 f"see {dbt_log(self.warehouse)})"
             ) from None
-        finally:
-            self.close()
         return outcome
 
     def close(self) -> None:
-        """End the worker if it still waits (idempotent)."""
+        """End the worker: one still waiting for a request is told to stop, one that answered is waited for
+        while it writes dbt's artifacts (idempotent)."""
         if self._process.poll() is None:
             with contextlib.suppress(OSError):
                 pickle.dump(None, self._requests)
                 self._requests.flush()
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
@@ -530,14 +553,34 @@ def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
         if request is None:
             return
         args, vintage = request
+        result = None
         try:
             from dbt.cli.main import dbtRunner
 
+            # with a parsed project, its artifacts are written here after the answer (see _write_artifacts)
+            later = ["--no-write-json"] if manifest is not None else []
             with _environment(Path(warehouse), vintage=vintage):
-                outcome = _Outcome.of(dbtRunner(manifest=manifest).invoke(args))
+                result = dbtRunner(manifest=manifest).invoke([*args, *later])
+            outcome = _Outcome.of(result, manifest)
         except BaseException as error:  # noqa: BLE001 - whatever happened is the build's failure, sent back
             outcome = _Outcome(False, _first_line(f"{type(error).__name__}: {error}"))
         pickle.dump(outcome, answers)
+        answers.flush()
+        if result is not None and manifest is not None:
+            _write_artifacts(result, manifest, Path(warehouse))
+
+
+def _write_artifacts(result: Any, manifest: Any, warehouse: Path) -> None:
+    """What dbt writes at the end of an invocation without --no-write-json: the manifest (with the nodes the
+    build compiled) and the run results, into the home's `dbt/target`. The worker writes them after its
+    answer, while the night goes on with the marts' validation and publishing."""
+    from dbt.artifacts.schemas.run import RunExecutionResult
+    from dbt.parser.manifest import write_manifest
+
+    target = dbt_paths(warehouse)[0]
+    write_manifest(manifest, str(target))
+    if isinstance(result.result, RunExecutionResult):  # a command that ran nodes (not parse, say)
+        result.result.write(str(target / "run_results.json"))
 
 
 def _summarise(

@@ -229,7 +229,10 @@ def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> d
         _build_docs(home, quiet=True)
         raise
     built = time.perf_counter()
-    echo(f"published {publish(home)}")
+    try:
+        echo(f"published {publish(home)}")
+    finally:
+        worker.close()  # it wrote dbt's artifacts (run results, manifest) meanwhile
     done = time.perf_counter()
     # the sources are ingested side by side, so the files' own gate times can add up to more than the wall
     # time they took: the ingestion's wall time is split between ingest and gate in their proportion
