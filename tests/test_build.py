@@ -21,6 +21,7 @@ import pytest
 from conftest import CATALOG
 
 from wfm.build import (
+    DBT_DIR,
     FINGERPRINTED,
     BuildResult,
     DbtWorker,
@@ -222,6 +223,31 @@ def test_contract_columns_and_keys(two_builds):
     assert {"CN", "CN|compliance", "CN|compliance_emp"} <= members
     assert {"CN|national", "CN|provincial", "CN|municipal"} == set(values[values.indicator_code == "TAL04"].member)
     assert re.fullmatch(r"\d{2}", values[values.breakdown == "province"].member.str.split("|").str[0].iloc[0])
+
+
+def test_not_null_is_enforced_by_the_marts_tables_not_by_data_tests(two_builds):
+    """The marts' enforced contracts make their key columns NOT NULL in the warehouse, so DuckDB refuses a null
+    when the model is built; a not_null data test beside such a constraint could never fail, and none is kept."""
+    con = duckdb.connect(str(two_builds["warehouse"]), read_only=True)
+    try:
+        not_null = set(
+            con.execute(
+                "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'marts' AND NOT is_nullable"
+            ).fetchall()
+        )
+    finally:
+        con.close()
+    keys = ["indicator_code", "period", "scope", "source", "breakdown", "member", "obs_status", "conf_status"]
+    assert {("indicator_values", c) for c in [*keys, "vintage"]} | {
+        ("indicator_registry", "indicator_code")
+    } <= not_null
+    import yaml
+
+    for path in (DBT_DIR / "models").rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
+            for column in model.get("columns", []):
+                constrained = {"type": "not_null"} in column.get("constraints", [])
+                assert not (constrained and "not_null" in column.get("data_tests", [])), (path.name, column["name"])
 
 
 def test_docs_are_generated_when_asked(two_builds):
