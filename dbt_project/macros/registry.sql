@@ -66,17 +66,21 @@
 {% endmacro %}
 
 {#- The survey ratio cells of the registry: one entry per indicator × statistic, with the y/x expressions
-    filled and the column suffix the wide observation table uses. -#}
+    filled and the column suffix the wide observation table uses. `unit_x`: x is the constant 1 (a mean or a
+    proportion of the domain), so a respondent's x is 1 exactly when its y counts, and the observations carry
+    no x column for the cell (see int_survey__observations). -#}
 {% macro survey_ratio_cells() %}
     {%- set cells = [] -%}
     {%- for ind in registry_rows('W', kinds=['ratio']) -%}
         {%- for s in registry_statistics(ind.w_statistics) -%}
+            {%- set x = registry_expr(ind.w_x_expr, s, ind.indicator_code) -%}
             {%- do cells.append({
                 'code': ind.indicator_code,
                 'statistic': s,
                 'column': cell_column(ind.indicator_code, s),
                 'y': registry_expr(ind.w_y_expr, s, ind.indicator_code),
-                'x': registry_expr(ind.w_x_expr, s, ind.indicator_code),
+                'x': x,
+                'unit_x': (x | trim) == '1',
                 'domain': ind.w_domain_expr or 'true',
             }) -%}
         {%- endfor -%}

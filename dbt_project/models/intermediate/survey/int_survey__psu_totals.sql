@@ -3,7 +3,9 @@
     breakdown member × PSU with columns y__<cell>, x__<cell>, n__<cell>: a long table (one row per cell ×
     PSU) would hold ~20 M rows at national scale. PSUs without rows in a member are absent here; the
     variance counts them through int_survey__design. n counts the rows whose x enters the denominator
-    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster.
+    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster. A cell
+    whose x is the constant 1 (`unit_x`) has no x column in the observations: Σ w·x is the weight of the rows
+    with a y, n their count (a FILTER clause instead of the CASE was 60 % slower).
     A view (see int_survey__observations): int_survey__ratio_estimates reads it for the periods it builds. -#}
 {{ config(materialized='view') }}
 {%- set cells = survey_ratio_cells() -%}
@@ -19,8 +21,13 @@ aggregated as (
     {% call union_by_breakdowns('observations', breakdowns, ['period', 'scope', 'stratum', 'psu']) -%}
         {%- for c in cells %}
         sum(design_weight * y__{{ c.column }}) as y__{{ c.column }},
+        {%- if c.unit_x %}
+        sum(case when y__{{ c.column }} is not null then design_weight end) as x__{{ c.column }},
+        count(y__{{ c.column }}) as n__{{ c.column }},
+        {%- else %}
         sum(design_weight * x__{{ c.column }}) as x__{{ c.column }},
         count(nullif(x__{{ c.column }}, 0)) as n__{{ c.column }},
+        {%- endif %}
         {%- endfor %}
     {%- endcall %}
 ),
