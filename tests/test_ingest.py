@@ -781,6 +781,32 @@ def test_background_imports_finish_before_their_users_import() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
+@pytest.mark.parametrize("airflow", [False, True])
+def test_great_expectations_is_imported_without_sqlalchemy_unless_airflow_may_need_it(
+    airflow: bool, tmp_path: Path
+) -> None:
+    """The warm-up hides SQLAlchemy from Great Expectations' import (its SQL datasources are never used), and
+    SQLAlchemy is importable again afterwards; not when the key may come from Airflow, whose import needs it
+    and may run on the night's thread meanwhile. Either way the gate validates and loads a batch."""
+    (tmp_path / "inbox" / "survey").mkdir(parents=True)
+    path = write_csv(tmp_path / "inbox" / "survey" / "w.csv", survey_rows(6))
+    code = (
+        "import sys; from pathlib import Path; from wfm import warmup; from wfm.config import Home; "
+        "from wfm.pipeline import ingest_all; warmup.start(); "
+        f"(out,) = ingest_all(Home(Path({str(tmp_path)!r})), [('survey', Path({str(path)!r}))]); "
+        "from great_expectations.compatibility import sqlalchemy as compat; "
+        "hidden = compat.sqlalchemy is compat.SQLALCHEMY_NOT_IMPORTED; "
+        "import sqlalchemy; print(out.outcome, 'hidden' if hidden else 'imported')"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("AIRFLOW_HOME", "AIRFLOW__CORE__DAGS_FOLDER")}
+    env["WFM_DEMO"] = "1"
+    if airflow:
+        env["AIRFLOW_HOME"] = str(tmp_path / "airflow")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "loaded " + ("imported" if airflow else "hidden")
+
+
 def test_row_numbers_are_the_file_rows_of_a_large_file(tmp_path) -> None:
     """A 40 MB file is read by several threads; the numbering must still follow the file, or quarantine and raw
     would name the wrong rows (at national scale they did: 9 of 10 row numbers pointed elsewhere)."""

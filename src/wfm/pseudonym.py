@@ -29,8 +29,13 @@ def demo_mode() -> bool:
     return os.environ.get("WFM_DEMO", "") == "1"
 
 
+def airflow_configured() -> bool:
+    """Whether the key may come from Airflow (`_airflow_key` imports it then): an Airflow home is set."""
+    return "AIRFLOW_HOME" in os.environ or "AIRFLOW__CORE__DAGS_FOLDER" in os.environ
+
+
 def _airflow_key() -> bytes | None:
-    if "AIRFLOW_HOME" not in os.environ and "AIRFLOW__CORE__DAGS_FOLDER" not in os.environ:
+    if not airflow_configured():
         return None
     try:
         from airflow.sdk import Connection

@@ -22,6 +22,10 @@ import threading
 from collections.abc import Iterator
 
 MODULES = ("great_expectations",)
+#: Optional dependencies of Great Expectations that the night never uses (its SQL datasources: the gate reads
+#: DuckDB itself) and that it imports whenever they are installed (Airflow installs SQLAlchemy): hidden from
+#: the import, which then takes ~0.4 s less of its ~2.7 s (`_hidden`).
+HIDDEN = ("sqlalchemy",)
 #: what `wfm.exports` imports when the night publishes (SDMX and Excel writers; pandas comes with GX)
 PUBLICATION_MODULES = ("pysdmx.io", "pysdmx.io.pd", "pysdmx.model", "openpyxl", "openpyxl.styles")
 #: seconds between the interpreter's switches of threads while the import runs (Python's default is 0.005)
@@ -66,7 +70,10 @@ def start(modules: tuple[str, ...] = MODULES) -> None:
             # what is alive then goes to the permanent generation. (Collecting first made DuckDB's binding
             # report leaked objects at exit.)
             try:
-                with collector_paused(freeze=freeze_after_import):
+                with (
+                    collector_paused(freeze=freeze_after_import),
+                    _hidden(HIDDEN if "great_expectations" in todo else ()),
+                ):
                     for name in todo:
                         with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
                             importlib.import_module(name)
@@ -90,6 +97,26 @@ def collector_paused(freeze: bool) -> Iterator[None]:
         if freeze:
             gc.freeze()
         gc.enable()
+
+
+@contextlib.contextmanager
+def _hidden(modules: tuple[str, ...]) -> Iterator[None]:
+    """Make `modules` look uninstalled (their import raises ImportError) for the duration, unless this process
+    imported them already or may need them meanwhile: the pseudonymisation key can come from Airflow
+    (`wfm.pseudonym.airflow_configured`), whose import needs SQLAlchemy and may happen on the night's thread
+    while this one imports. Importable again afterwards; Great Expectations keeps its "not installed"
+    placeholders for them, which only its SQL datasources would read."""
+    from wfm.pseudonym import airflow_configured
+
+    hidden = [] if airflow_configured() else [name for name in modules if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # Python's documented way to make an import fail
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
 
 
 def wait() -> None:
