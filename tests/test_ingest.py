@@ -721,6 +721,18 @@ def test_ingest_refuses_to_run_without_a_key_outside_the_demo(monkeypatch: pytes
         pseudonym.secret_key()
 
 
+def test_a_night_without_a_key_stops_before_reading_any_file(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key is looked up before the first file is read, not when a file's rows are pseudonymised: nothing is
+    read, logged or moved, and the message says what to set."""
+    monkeypatch.delenv("WFM_DEMO", raising=False)
+    monkeypatch.delenv("WFM_HMAC_KEY", raising=False)
+    survey = write_csv(home.inbox("survey") / "w.csv", survey_rows(6))
+    returns = write_csv(home.inbox("enterprise") / "e.csv", enterprise_rows(6), source="enterprise")
+    with pytest.raises(WfmError, match="WFM_HMAC_KEY"):
+        ingest_all(home)
+    assert survey.exists() and returns.exists() and not home.warehouse.exists()
+
+
 def test_a_reader_that_stops_reading_does_not_stop_the_ingestion(home: Home) -> None:
     """`wfm ingest | head -1`: the second file is still loaded, and no traceback is printed."""
     write_csv(home.inbox("survey") / "a.csv", survey_rows(12, prefix="A"))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from wfm import warmup
+from wfm import pseudonym, warmup
 from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import BatchOutcome, ingest_file, new_files, new_run_id, open_warehouse
@@ -53,6 +53,8 @@ def ingest_all(
     for _, path in todo:
         if not path.is_file():
             raise WfmError("no such file", file=str(path), rule="usage")
+    if todo:  # every file is pseudonymised with it: a missing key stops the night before any file is read
+        pseudonym.secret_key()
     outcomes: dict[int, BatchOutcome] = {}
     failed = True
     try:
