@@ -514,8 +514,9 @@ def _ingested(home: Home) -> dict[str, list[tuple]]:
 
 
 def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Path) -> None:
-    """`wfm ingest` takes each file in one transaction with a TEMP landing table; the DAG's three steps (stage,
-    gate, promote, each committing) must leave the very same rows, quarantine, validations and log."""
+    """`wfm ingest` takes each file in one transaction, its accepted rows straight into raw (taken out again when
+    the gate refuses the batch); the DAG's three steps (stage, gate, promote, each committing, with a landing
+    table between them) must leave the very same rows, quarantine, validations and log."""
     quarantined = survey_rows(12)
     quarantined[2]["age"] = "90"
     one_psu = survey_rows(6, wave="2027", prefix="S")
