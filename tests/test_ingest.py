@@ -722,6 +722,24 @@ def test_ingest_refuses_to_run_without_a_key_outside_the_demo(monkeypatch: pytes
         pseudonym.secret_key()
 
 
+def test_a_failing_gate_query_is_the_error_reported(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DuckDB error inside the gate leaves the file's transaction aborted; cleaning up the batch's views must
+    not replace the gate's own error with DuckDB's "transaction is aborted", and nothing of the file stays."""
+    import wfm.gate
+
+    def failing(con: duckdb.DuckDBPyConnection, **_: object) -> None:
+        try:
+            con.execute("SELECT * FROM no_such_profile_table")
+        except duckdb.Error as exc:
+            raise WfmError("profile query survey_batch/x failed", rule="gate_profile") from exc
+
+    monkeypatch.setattr(wfm.gate, "validate_batch", failing)
+    path = write_csv(home.inbox("survey") / "w.csv", survey_rows(6))
+    with pytest.raises(WfmError, match="profile query survey_batch/x failed"):
+        ingest_all(home, [("survey", path)])
+    assert path.exists() and query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+
+
 def test_a_night_without_a_key_stops_before_reading_any_file(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     """The key is looked up before the first file is read, not when a file's rows are pseudonymised: nothing is
     read, logged or moved, and the message says what to set."""

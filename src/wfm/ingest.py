@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -512,5 +512,8 @@ def _batch_views(con: duckdb.DuckDBPyConnection, source: Source, sha: str) -> It
     try:
         yield batch, before
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {batch}")
-        con.execute(f"DROP VIEW IF EXISTS {before}")
+        # after a failed statement the transaction only rolls back, which takes the views with it: the drops
+        # must not replace the error being raised
+        with suppress(duckdb.Error):
+            con.execute(f"DROP VIEW IF EXISTS {batch}")
+            con.execute(f"DROP VIEW IF EXISTS {before}")
