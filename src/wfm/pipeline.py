@@ -205,15 +205,20 @@ def _build_docs(home: Home, quiet: bool = False) -> None:
         build_docs(home)
 
 
-def run_nightly(home: Home, run_id: str | None = None, echo: Echo = _quiet) -> dict[str, float]:
-    """The nightly job; returns (and reports) its own wall time per stage, which `make bench` reads."""
+def run_nightly(
+    home: Home, run_id: str | None = None, echo: Echo = _quiet, worker: DbtWorker | None = None
+) -> dict[str, float]:
+    """The nightly job; returns (and reports) its own wall time per stage, which `make bench` reads.
+
+    `worker`: the night's dbt process (`wfm.build.DbtWorker` on the home's warehouse), if the caller started it
+    already; `wfm run` does, before importing the rest of the night (see `wfm.cli`)."""
     from wfm.build import DbtWorker
     from wfm.publish import publish
 
     started = time.perf_counter()
     # dbt is imported and the project parsed in a process of its own while the files are ingested; this
     # process imports Great Expectations meanwhile, for the gate
-    worker = DbtWorker(home.warehouse)
+    worker = worker or DbtWorker(home.warehouse)
     warmup.start()
     run_id = run_id or new_run_id()
     # the Data Docs are rebuilt once, by the marts' validation (or here when the night fails before it)
