@@ -424,10 +424,11 @@ def ingest_file(
 
     Alone, the three steps of the nightly DAG, each opening the warehouse and committing on its own. With `con`,
     the connection of a caller ingesting several files in one process (`wfm.pipeline.ingest_all`), the file is
-    one transaction (`_ingest_at_once`): same rows, quarantine, validations and log, but the landing table is
-    TEMP and never written to the warehouse file. That caller registers the `nfkc` function the row checks
-    use (`wfm.normalize.Nfkc`) on the database once, outside any transaction, for every file and connection
-    of the run (DuckDB keeps one such function per database, so two connections could not each add theirs)."""
+    one transaction (`_ingest_at_once`): same rows, quarantine, validations and log, but no landing table (the
+    accepted rows go straight into raw, taken out again if the gate refuses the batch). That caller registers
+    the `nfkc` function the row checks use (`wfm.normalize.Nfkc`) on the database once, outside any transaction,
+    for every file and connection of the run (DuckDB keeps one such function per database, so two connections
+    could not each add theirs)."""
     if con is not None:
         return _ingest_at_once(home, path, source, run_id, docs, con)
     started = time.perf_counter()

@@ -74,13 +74,10 @@ def start(modules: tuple[str, ...] = MODULES) -> None:
             # was imported here too): modules are not garbage, so the collector pauses while they load and
             # what is alive then goes to the permanent generation. (Collecting first made DuckDB's binding
             # report leaked objects at exit.)
+            gx = "great_expectations" in todo
             try:
-                with (
-                    collector_paused(freeze=freeze_after_import),
-                    _hidden(HIDDEN if "great_expectations" in todo else ()),
-                ):
-                    if "great_expectations" in todo:
-                        _deferred(DEFERRED)
+                with collector_paused(freeze=freeze_after_import), _hidden(HIDDEN if gx else ()):
+                    _deferred(DEFERRED if gx else ())
                     for name in todo:
                         with contextlib.suppress(Exception):  # a failed import is simply tried again by its user
                             importlib.import_module(name)
