@@ -247,7 +247,8 @@ def test_not_null_is_enforced_by_the_marts_tables_not_by_data_tests(two_builds):
         for model in yaml.safe_load(path.read_text(encoding="utf-8")).get("models", []):
             for column in model.get("columns", []):
                 constrained = {"type": "not_null"} in column.get("constraints", [])
-                assert not (constrained and "not_null" in column.get("data_tests", [])), (path.name, column["name"])
+                tests = [t if isinstance(t, str) else next(iter(t)) for t in column.get("data_tests", [])]
+                assert not (constrained and "not_null" in tests), (path.name, column["name"])
 
 
 def test_docs_are_generated_when_asked(two_builds):
@@ -337,6 +338,38 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     assert "unit_test" not in kinds and {"seed", "model", "test"} <= kinds  # as the nightly job builds
     full = published(warehouse)
     pd.testing.assert_frame_equal(incremental, full, rtol=1e-9, atol=1e-12)
+
+
+def test_an_incremental_build_tests_the_periods_it_recomputed(two_builds, tmp_path):
+    """The data tests of a table incremental by period (`__built_periods__` in their config) check the periods
+    an incremental build recomputed, and every period in a full build: the uniqueness test of the current
+    returns, as each build compiled it, run against a duplicate planted in an old period and one in the new
+    period, finds the new one after the incremental build and both after the full one."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    load(
+        warehouse,
+        "raw.enterprise_returns",
+        enterprise_rows(np.random.default_rng(13)).assign(report_period="2026Q1"),
+        "enterprise-3",
+    )
+    compiled = dbt_paths(warehouse)[0] / "compiled" / "wfm" / "models" / "intermediate" / "enterprise"
+    test_sql = (
+        compiled / "_enterprise__models.yml" / "unique_combination_int_enterprise__current_returns_uscc__period.sql"
+    )
+    assert build(warehouse, run_id="third").mode == "incremental"
+    incremental = test_sql.read_text(encoding="utf-8")
+    assert build(warehouse, run_id="fourth", full_refresh=True, unit_tests=False).mode == "full"
+    full = test_sql.read_text(encoding="utf-8")
+    con = duckdb.connect(str(warehouse))
+    try:
+        table = "intermediate.int_enterprise__current_returns"
+        for period in ("2025", "2026Q1"):
+            con.execute(f"INSERT INTO {table} SELECT * FROM {table} WHERE period = '{period}' LIMIT 1")
+        found = [{r[1] for r in con.execute(sql).fetchall()} for sql in (incremental, full)]
+    finally:
+        con.close()
+    assert found == [{"2026Q1"}, {"2025", "2026Q1"}]
 
 
 def test_a_full_build_drops_the_tables_of_models_the_project_no_longer_has(two_builds, tmp_path):
