@@ -441,7 +441,7 @@ def test_a_failing_build_in_a_worker_names_the_failed_node(tmp_path):
         build(warehouse, worker=DbtWorker(warehouse))
     message = str(failure.value)
     failed_nodes, reason = message.removeprefix("build failed in ").split(": ", 1)
-    assert message.startswith("build failed in ") and "survey_responses" in failed_nodes
+    assert message.startswith("build failed in ") and "stg_survey__responses" in failed_nodes
     assert 'column "design_weight"' in reason and "\n" not in message
 
 

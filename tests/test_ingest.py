@@ -276,25 +276,30 @@ def test_a_count_beyond_bigint_is_out_of_range_and_nan_only_not_a_number(home: H
     assert quarantine_reasons(home) == {2: {"employees_total_out_of_range"}, 3: {"edu_fund_frontline_not_number"}}
 
 
+def _rules_buggy_once(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Make the row rules' query of the next file `SELECT *<change> FROM (<the real query>)`, a bug of theirs;
+    the files after it are checked by the real query."""
+    from wfm import rules
+
+    checked_sql = rules.checked_sql
+    calls = []
+
+    def buggy_once(source: str, text: str, present: list[str]) -> str:
+        calls.append(text)
+        return f"SELECT *{change if len(calls) == 1 else ''} FROM ({checked_sql(source, text, present)})"
+
+    monkeypatch.setattr(rules, "checked_sql", buggy_once)
+
+
 @pytest.mark.parametrize("way", ["three steps", "one transaction"])
 def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_goes_on(
     home: Home, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
     """A value the rules cannot type is a bug; it must not end the night, lose the file or leak the value, nor
     refuse the files after it (one transaction: on the same connection)."""
-    from wfm import rules
-
-    checked_sql = rules.checked_sql
     secret = "440101199006150011"
-    calls = []
-
-    def failing_once(source: str, text: str, present: list[str]) -> str:
-        # the kind of query a rule's bug makes: a CAST of a file's value (DuckDB's message quotes the value)
-        calls.append(text)
-        cast = ", CAST(id_number AS INTEGER) AS boom" if len(calls) == 1 else ""
-        return f"SELECT *{cast} FROM ({checked_sql(source, text, present)})"
-
-    monkeypatch.setattr(rules, "checked_sql", failing_once)
+    # the kind of query a rule's bug makes: a CAST of a file's value (DuckDB's message quotes the value)
+    _rules_buggy_once(monkeypatch, ", CAST(id_number AS INTEGER) AS boom")
     bad = write_csv(home.inbox("survey") / "a.csv", [dict(r, id_number=secret) for r in survey_rows(12)])
     good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
     if way == "three steps":
@@ -305,6 +310,61 @@ def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_g
     reason_file = home.rejected / "survey" / "a.csv.reason.txt"
     assert reason_file.exists() and secret not in reason_file.read_text(encoding="utf-8")
     assert (after.outcome, after.rows_accepted) == ("loaded", 12)
+
+
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+def test_a_required_value_the_row_rules_missed_keeps_the_file_out_of_raw(
+    home: Home, monkeypatch: pytest.MonkeyPatch, way: str
+) -> None:
+    """raw's required columns are NOT NULL: a row that reaches it without one (a bug of the row rules) refuses
+    its file, named with the column, in one transaction; the three steps' gate refuses it before promotion.
+    Either way nothing of the file is in raw, and the next file loads."""
+    _rules_buggy_once(monkeypatch, " REPLACE (CAST(NULL AS VARCHAR) AS psu)")
+    bad = write_csv(home.inbox("survey") / "a.csv", survey_rows(12))
+    good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
+    if way == "three steps":
+        out, after = ingest_file(home, bad, "survey", "t"), ingest_file(home, good, "survey", "t")
+        assert out.outcome == "rejected" and "survey.required_values_present" in out.reason
+    else:
+        out, after = ingest_all(home, [("survey", bad), ("survey", good)], run_id="t")
+        assert out.outcome == "rejected" and "raw_not_null" in out.reason and "column psu" in out.reason
+    assert (home.rejected / "survey" / "a.csv").exists()
+    assert (after.outcome, after.rows_accepted) == ("loaded", 12)
+    assert query(home, "SELECT count(*), count(DISTINCT batch_id) FROM raw.survey_responses") == [(12, 1)]
+
+
+def test_a_raw_table_from_before_the_constraints_gets_them_and_refuses_missing_values(tmp_path: Path) -> None:
+    """A warehouse whose raw tables were created with nullable required columns: ensure_schema declares them
+    NOT NULL (DuckDB checks the rows held), and one holding a row without a required value is reported."""
+    from wfm.schema import COLUMNS
+    from wfm.warehouse import ensure_schema, required_columns
+
+    def nullable(con: duckdb.DuckDBPyConnection) -> set[str]:
+        return {
+            name
+            for (name,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' "
+                "AND table_name = 'enterprise_returns' AND is_nullable = 'YES'"
+            ).fetchall()
+        }
+
+    for held, fails in ((["'2026Q1'"], False), (["NULL"], True)):
+        con = duckdb.connect(str(tmp_path / f"old_{fails}.duckdb"))
+        con.execute("CREATE SCHEMA raw")
+        columns = ", ".join(f"{c.name} VARCHAR" for c in COLUMNS["enterprise"] if c.kind != "personal")
+        con.execute(f"CREATE TABLE raw.enterprise_returns (batch_id VARCHAR, {columns})")
+        con.execute(f"INSERT INTO raw.enterprise_returns (batch_id, report_period) VALUES ('b', {held[0]})")
+        con.execute("UPDATE raw.enterprise_returns SET uscc = 'u', enterprise_name = 'n', submitted_at = 's'")
+        assert set(required_columns("enterprise")) <= nullable(con)
+        if fails:
+            with pytest.raises(WfmError, match="column report_period, rule raw_not_null"):
+                ensure_schema(con)
+        else:
+            ensure_schema(con)
+            assert not set(required_columns("enterprise")) & nullable(con)
+            with pytest.raises(duckdb.ConstraintException):
+                con.execute("INSERT INTO raw.enterprise_returns (batch_id) VALUES ('c')")
+        con.close()
 
 
 def test_id_number_rules_check_digit_sex_and_age(home: Home, tmp_path: Path) -> None:

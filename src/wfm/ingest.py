@@ -224,11 +224,23 @@ def _stage_rows(
     # the file's text is joined back only for columns outside the contract (0.7 s of a million rows otherwise)
     rows = f"{checked} c JOIN {text} t USING (row_number)" if extras else f"{checked} c"
     into = f"INSERT INTO {RAW_TABLE[source]}" if landing is None else f"CREATE OR REPLACE TABLE {landing} AS"
-    (accepted,) = con.execute(
-        f"{into} SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
-        f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at FROM {rows} WHERE c.reasons = ''",
-        {"ipad": ipad, "opad": opad} if source == "survey" else None,
-    ).fetchone()
+    try:
+        (accepted,) = con.execute(
+            f"{into} SELECT '{sha}' AS batch_id, c.row_number, {', '.join(ordered)}, "
+            f"{extra_json} AS extra_columns, TIMESTAMP '{loaded}' AS loaded_at FROM {rows} WHERE c.reasons = ''",
+            {"ipad": ipad, "opad": opad} if source == "survey" else None,
+        ).fetchone()
+    except duckdb.ConstraintException as missing:
+        # raw's required columns are NOT NULL (wfm.warehouse.required_columns): an accepted row without one
+        # means the row rules missed it, a bug; the file is refused whole and kept for a re-run. DuckDB's
+        # message names the table and column, never a value.
+        column = str(missing).rpartition(".")[2].strip()
+        raise FileRefused(
+            "an accepted row lacks a value the warehouse requires; the file is kept for a re-run",
+            file=path.name,
+            column=column,
+            rule="raw_not_null",
+        ) from None
     con.execute(
         f"INSERT INTO audit.quarantine SELECT '{sha}', '{source}', c.row_number, c.reasons, "
         f"{_masked_json([*info.columns, *extras], 't')}, ?, ? FROM {checked} c JOIN {text} t USING (row_number) "

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from wfm.errors import WfmError
 from wfm.schema import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
 
 #: DuckDB resources: both cores, and a memory cap well under the 6 GB budget of a national run. No vacuum in
@@ -66,8 +67,15 @@ def contract_columns(source: Source) -> list[tuple[str, str]]:
     return cols
 
 
+def required_columns(source: Source) -> list[str]:
+    """The raw table's contract columns declared NOT NULL: those whose value the row rules require (a row
+    without one is quarantined as `<name>_required`), so DuckDB refuses a missing value that got past them."""
+    return [c.name for c in stored_columns(source) if c.value_required]
+
+
 def raw_columns_ddl(source: Source) -> str:
-    cols = [f"{name} {sql_type}" for name, sql_type in contract_columns(source)]
+    required = set(required_columns(source))
+    cols = [f"{name} {sql_type}{' NOT NULL' * (name in required)}" for name, sql_type in contract_columns(source)]
     return ",\n  ".join(
         [
             "batch_id VARCHAR NOT NULL",
@@ -85,6 +93,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS audit")
     for source in COLUMNS:
         con.execute(f"CREATE TABLE IF NOT EXISTS {RAW_TABLE[source]} (\n  {raw_columns_ddl(source)}\n)")
+        _require_values(con, source)
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.load_log (
           file_name VARCHAR NOT NULL,
@@ -128,6 +137,31 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           run_id VARCHAR,
           checked_at TIMESTAMP NOT NULL
         )""")
+
+
+def _require_values(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Declare the required columns NOT NULL in a raw table created before they were (DuckDB checks the rows
+    it holds once, when the constraint is added; a table that has it already is left alone)."""
+    schema, table = RAW_TABLE[source].split(".")
+    nullable = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? AND is_nullable = 'YES'",
+            [schema, table],
+        ).fetchall()
+    ]
+    for name in required_columns(source):
+        if name in nullable:
+            try:
+                con.execute(f"ALTER TABLE {RAW_TABLE[source]} ALTER COLUMN {name} SET NOT NULL")
+            except duckdb.ConstraintException:
+                raise WfmError(
+                    f"{RAW_TABLE[source]} holds rows without {name}, which the row rules require; "
+                    "the warehouse needs repair before anything is loaded",
+                    column=name,
+                    rule="raw_not_null",
+                ) from None
 
 
 def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
