@@ -28,6 +28,7 @@ from wfm.build import (
     _common_args,
     build,
     dbt_paths,
+    missing_relations,
     plan,
     project_fingerprint,
     provisional_window_crossed,
@@ -526,6 +527,33 @@ def test_a_changed_project_makes_the_build_full(two_builds, tmp_path, monkeypatc
         assert plan(con).full is False  # nothing new, nothing changed
         monkeypatch.setattr("wfm.build.project_fingerprint", lambda: "another project")
         assert plan(con).full is True
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    "dropped",
+    ["VIEW marts.innovation", "TABLE intermediate.int_enterprise__current_returns", "TABLE reference.provinces"],
+)
+def test_a_table_or_view_dropped_by_hand_makes_the_next_build_full(two_builds, tmp_path, dropped):
+    """An incremental build recreates no view and no seed, and would rebuild a table incremental by period whole
+    but test only the new periods: what the last full build made and the warehouse lacks makes the build full,
+    and the full build makes it again."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    kind, name = dropped.split()
+    con = duckdb.connect(str(warehouse))
+    try:
+        assert plan(con).full is False
+        con.execute(f"DROP {kind} {name}")
+        assert missing_relations(con) == [tuple(name.split("."))]
+        assert plan(con).full is True
+    finally:
+        con.close()
+    assert build(warehouse).mode == "full"
+    con = duckdb.connect(str(warehouse))
+    try:
+        assert missing_relations(con) == [] and plan(con).full is False
     finally:
         con.close()
 

@@ -51,7 +51,8 @@ _OFFLINE_ENV = {
 _VARS = ["--vars", "{wfm_incremental: true}"]
 
 _FAILED = {"error", "fail", "runtime error"}
-#: the kinds of dbt node that make a table or view in the warehouse
+#: the kinds of dbt node that make a table or view in the warehouse (a model materialised as ephemeral makes
+#: neither)
 _MADE = ("model", "seed", "snapshot")
 
 #: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
@@ -230,10 +231,22 @@ def plan(con: Any, full_refresh: bool = False, vintage: datetime | None = None) 
         con.execute("DELETE FROM audit.build_periods")
         if rows:  # executemany refuses an empty list
             con.executemany("INSERT INTO audit.build_periods VALUES (?, ?)", rows)
-    full = full_refresh or last is None or last[0] != fingerprint
+    full = full_refresh or last is None or last[0] != fingerprint or bool(missing_relations(con))
     vintage = vintage or datetime.now(UTC).replace(tzinfo=None)
     skipped = [] if full else [s for s in RAW_TABLE if not periods[s] and _unchanged_since_built(con, s, vintage)]
     return BuildPlan(full=full, fingerprint=fingerprint, periods=periods, batches=batches, skipped=skipped)
+
+
+def missing_relations(con: Any) -> list[tuple[str, str]]:
+    """(schema, name) of the tables and views the last successful full build made that the warehouse no longer
+    holds (dropped by hand, say). An incremental build recreates neither the views nor the seeds, and would
+    rebuild a missing table incremental by period whole but test only the new periods: so the build is full."""
+    return con.execute(
+        "SELECT schema_name, name FROM audit.built_relations EXCEPT ("
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND NOT temporary UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT temporary) ORDER BY ALL"
+    ).fetchall()
 
 
 def _unchanged_since_built(con: Any, source: str, vintage: datetime) -> bool:
@@ -278,13 +291,19 @@ def _record(
 ) -> None:
     """audit.builds gets the build; after a success, its batches count as built (a failed build's are
     recomputed by the next one), and after a successful full build the tables and views the project no longer
-    makes are dropped (`leftover_relations`; `made`: what the project makes, as a worker reports it)."""
+    makes are dropped (`leftover_relations`) and those it makes are listed in audit.built_relations
+    (`missing_relations`); `made`: what the project makes, as a worker reports it."""
     con = connect(warehouse)
     try:
         with transaction(con):
             if result.success and build_plan.full:
+                made = made if made is not None else _manifest_relations(warehouse)
                 for schema, name, kind in leftover_relations(con, warehouse, made):
                     con.execute(f'DROP {kind} IF EXISTS "{schema}"."{name}"')
+                if made is not None:
+                    con.execute("DELETE FROM audit.built_relations")
+                    if made:
+                        con.executemany("INSERT INTO audit.built_relations VALUES (?, ?)", sorted(made))
             con.execute(
                 "INSERT INTO audit.builds (run_id, vintage, mode, fingerprint, periods, skipped, success, seconds, "
                 "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -319,16 +338,9 @@ def leftover_relations(
     leave one, and a changed project makes the build full, so full builds look. The other schemas (raw, audit,
     ref) are wfm's own and untouched; without a manifest nothing is known to be left over, and nothing is
     dropped."""
+    made = made if made is not None else _manifest_relations(warehouse)
     if made is None:
-        path = dbt_paths(warehouse)[0] / "manifest.json"
-        if not path.is_file():
-            return []
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        made = frozenset(
-            (node["schema"], node.get("alias") or node["name"])
-            for node in manifest["nodes"].values()
-            if node["resource_type"] in _MADE
-        )
+        return []
     schemas = sorted({schema for schema, _ in made})
     present = con.execute(
         "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
@@ -339,6 +351,20 @@ def leftover_relations(
         [schemas, schemas],
     ).fetchall()
     return [(schema, name, kind) for schema, name, kind in present if (schema, name) not in made]
+
+
+def _manifest_relations(warehouse: Path) -> frozenset[tuple[str, str]] | None:
+    """(schema, name) of every table and view the project makes, from the manifest the last build wrote (None
+    without one)."""
+    path = dbt_paths(warehouse)[0] / "manifest.json"
+    if not path.is_file():
+        return None
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    return frozenset(
+        (node["schema"], node.get("alias") or node["name"])
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in _MADE and node["config"].get("materialized") != "ephemeral"
+    )
 
 
 def dbt_paths(warehouse: Path) -> tuple[Path, Path]:
@@ -438,7 +464,7 @@ class _Outcome:
             made = frozenset(
                 (node.schema, node.alias or node.name)
                 for node in manifest.nodes.values()
-                if str(node.resource_type) in _MADE
+                if str(node.resource_type) in _MADE and node.config.materialized != "ephemeral"
             )
         return cls(bool(result.success), _first_line(result.exception), tuple(nodes), made)
 

@@ -12,8 +12,9 @@ Tables created here (dbt owns everything in `staging`, `intermediate` and `marts
 - `landing.batch_<sha12>`: a staged batch between load and promotion (see `wfm.ingest`).
 - `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes;
   `audit.staged_batches`: batches staged but not yet promoted or rejected (what a re-run resumes).
-- `audit.builds`, `audit.built_batches`, `audit.build_periods`: what each build did, which promoted batches the
-  indicator tables already hold, and the periods the current build recomputes (see `wfm.build`).
+- `audit.builds`, `audit.built_batches`, `audit.build_periods`, `audit.built_relations`: what each build did,
+  which promoted batches the indicator tables already hold, the periods the current build recomputes, and the
+  tables and views the last successful full build made (see `wfm.build`).
 """
 
 from __future__ import annotations
@@ -187,3 +188,6 @@ def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.build_periods (  -- periods the running build recomputes (dbt reads it)
           source VARCHAR NOT NULL, period VARCHAR NOT NULL)""")
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.built_relations (  -- the tables and views the last full build made
+          schema_name VARCHAR NOT NULL, name VARCHAR NOT NULL)""")
