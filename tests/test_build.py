@@ -373,6 +373,27 @@ def test_an_incremental_build_tests_the_periods_it_recomputed(two_builds, tmp_pa
     assert found == [{"2026Q1"}, {"2025", "2026Q1"}]
 
 
+def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds, tmp_path):
+    """A data test tagged project_only checks codes the SQL writes itself (accepted_values of a CASE of
+    literals or of a seed's column), so its outcome cannot change without the project, and a changed project
+    makes the build full: incremental builds leave these tests out, full builds run every one of them."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(two_builds["warehouse"].read_bytes())
+    new_quarter = enterprise_rows(np.random.default_rng(17)).assign(report_period="2026Q1")
+    load(warehouse, "raw.enterprise_returns", new_quarter, "enterprise-3")
+    target = dbt_paths(warehouse)[0]
+    ran = {}
+    for mode, options in (("incremental", {}), ("full", {"full_refresh": True, "unit_tests": False})):
+        assert build(warehouse, **options).mode == mode
+        results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+        ran[mode] = {result["unique_id"] for result in results if result["unique_id"].startswith("test.")}
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    tagged = {uid: node for uid, node in manifest["nodes"].items() if "project_only" in node["tags"]}
+    assert len(tagged) == 10 and {node["test_metadata"]["name"] for node in tagged.values()} == {"accepted_values"}
+    assert ran["incremental"] and not set(tagged) & ran["incremental"]
+    assert set(tagged) <= ran["full"]
+
+
 def test_a_full_build_drops_the_tables_of_models_the_project_no_longer_has(two_builds, tmp_path):
     """A model removed from the project (int_survey__quantile_psu_totals became a step of another query) left
     its last table in the warehouse, where a statistician would read stale rows; a full build drops what
