@@ -373,10 +373,23 @@ def test_an_incremental_build_tests_the_periods_it_recomputed(two_builds, tmp_pa
     assert found == [{"2026Q1"}, {"2025", "2026Q1"}]
 
 
+def test_no_view_holds_the_vintage(two_builds):
+    """Incremental builds leave the views as the last full build created them, and dbt writes the vintage into
+    a model's SQL as a literal: a view holding it would go on computing statuses as of that build."""
+    stamp = two_builds["first"].vintage.isoformat(sep=" ")
+    views = query(
+        two_builds["warehouse"],
+        "select schema_name, view_name, sql from duckdb_views() where not internal and not temporary",
+    )
+    assert {"int_enterprise__disclosure", "int_survey__observations"} <= set(views.view_name)
+    assert not [name for name, sql in zip(views.view_name, views.sql, strict=True) if stamp in sql]
+
+
 def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds, tmp_path):
-    """A data test tagged project_only checks codes the SQL writes itself (accepted_values of a CASE of
-    literals or of a seed's column), so its outcome cannot change without the project, and a changed project
-    makes the build full: incremental builds leave these tests out, full builds run every one of them."""
+    """A data test tagged project_only checks what the SQL decides itself (accepted_values of a CASE of
+    literals or of a seed's column, not_null of a coalesce), so its outcome cannot change without the project,
+    and a changed project makes the build full: incremental builds leave these tests out, full builds run
+    every one of them."""
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(two_builds["warehouse"].read_bytes())
     new_quarter = enterprise_rows(np.random.default_rng(17)).assign(report_period="2026Q1")
@@ -389,7 +402,8 @@ def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds,
         ran[mode] = {result["unique_id"] for result in results if result["unique_id"].startswith("test.")}
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     tagged = {uid: node for uid, node in manifest["nodes"].items() if "project_only" in node["tags"]}
-    assert len(tagged) == 10 and {node["test_metadata"]["name"] for node in tagged.values()} == {"accepted_values"}
+    kinds = {node["test_metadata"]["name"] for node in tagged.values()}
+    assert len(tagged) == 12 and kinds == {"accepted_values", "not_null"}
     assert ran["incremental"] and not set(tagged) & ran["incremental"]
     assert set(tagged) <= ran["full"]
 

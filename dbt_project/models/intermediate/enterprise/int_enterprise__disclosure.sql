@@ -1,6 +1,8 @@
 {#- Enterprise cells with their confidentiality status: primary (threshold, dominance), then secondary
     suppression within each non-national breakdown. Cells whose denominator sums to 0 have no value and
     are not published. -#}
+{{ config(materialized='view') }}
+
 with
 
 cells as (
