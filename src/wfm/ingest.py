@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -232,9 +233,10 @@ def _stage_rows(
         ).fetchone()
     except duckdb.ConstraintException as missing:
         # raw's required columns are NOT NULL (wfm.warehouse.required_columns): an accepted row without one
-        # means the row rules missed it, a bug; the file is refused whole and kept for a re-run. DuckDB's
-        # message names the table and column, never a value.
-        column = str(missing).rpartition(".")[2].strip()
+        # means the row rules missed it, a bug; the file is refused whole and kept for a re-run. Only the
+        # column is taken from DuckDB's message (another constraint's message could quote a value).
+        named = re.search(r"NOT NULL constraint failed: \w+\.(\w+)", str(missing))
+        column = named.group(1) if named else None
         raise FileRefused(
             "an accepted row lacks a value the warehouse requires; the file is kept for a re-run",
             file=path.name,
