@@ -51,8 +51,7 @@ _OFFLINE_ENV = {
 _VARS = ["--vars", "{wfm_incremental: true}"]
 
 _FAILED = {"error", "fail", "runtime error"}
-#: the kinds of dbt node that make a table or view in the warehouse (a model materialised as ephemeral makes
-#: neither)
+#: the kinds of dbt node that make a table or view in the warehouse (see `_makes_relation`)
 _MADE = ("model", "seed", "snapshot")
 
 #: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
@@ -243,12 +242,9 @@ def missing_relations(con: Any) -> list[tuple[str, str]]:
     """(schema, name) of the tables and views the last successful full build made that the warehouse no longer
     holds (dropped by hand, say). An incremental build recreates neither the views nor the seeds, and would
     rebuild a missing table incremental by period whole but test only the new periods: so the build is full."""
-    return con.execute(
-        "SELECT schema_name, name FROM audit.built_relations EXCEPT ("
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND NOT temporary UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
-        "WHERE database_name = current_database() AND NOT temporary) ORDER BY ALL"
-    ).fetchall()
+    present = {(schema, name) for schema, name, _ in _present_relations(con)}
+    built = con.execute("SELECT schema_name, name FROM audit.built_relations ORDER BY ALL").fetchall()
+    return [relation for relation in built if relation not in present]
 
 
 def _unchanged_since_built(con: Any, source: str, vintage: datetime) -> bool:
@@ -343,16 +339,28 @@ def leftover_relations(
     made = made if made is not None else _manifest_relations(warehouse)
     if made is None:
         return []
-    schemas = sorted({schema for schema, _ in made})
-    present = con.execute(
+    schemas = {schema for schema, _ in made}
+    return [
+        (schema, name, kind)
+        for schema, name, kind in _present_relations(con)
+        if schema in schemas and (schema, name) not in made
+    ]
+
+
+def _makes_relation(resource_type: object, materialized: object) -> bool:
+    """Whether a dbt node makes a table or view in the warehouse (a model materialised as ephemeral makes
+    neither); for the manifest's objects (`_Outcome.of`) and its JSON (`_manifest_relations`) alike."""
+    return str(resource_type) in _MADE and materialized != "ephemeral"
+
+
+def _present_relations(con: Any) -> list[tuple[str, str, str]]:
+    """(schema, name, TABLE or VIEW) of every table and view the warehouse holds (its own schemas and dbt's)."""
+    return con.execute(
         "SELECT schema_name, table_name, 'TABLE' FROM duckdb_tables() "
-        "WHERE database_name = current_database() AND NOT temporary AND list_contains(?, schema_name) "
+        "WHERE database_name = current_database() AND NOT temporary "
         "UNION ALL SELECT schema_name, view_name, 'VIEW' FROM duckdb_views() "
-        "WHERE database_name = current_database() AND NOT temporary AND list_contains(?, schema_name) "
-        "ORDER BY 1, 2",
-        [schemas, schemas],
+        "WHERE database_name = current_database() AND NOT temporary ORDER BY 1, 2"
     ).fetchall()
-    return [(schema, name, kind) for schema, name, kind in present if (schema, name) not in made]
 
 
 def _manifest_relations(warehouse: Path) -> frozenset[tuple[str, str]] | None:
@@ -365,7 +373,7 @@ def _manifest_relations(warehouse: Path) -> frozenset[tuple[str, str]] | None:
     return frozenset(
         (node["schema"], node.get("alias") or node["name"])
         for node in manifest["nodes"].values()
-        if node["resource_type"] in _MADE and node["config"].get("materialized") != "ephemeral"
+        if _makes_relation(node["resource_type"], node["config"].get("materialized"))
     )
 
 
@@ -466,7 +474,7 @@ class _Outcome:
             made = frozenset(
                 (node.schema, node.alias or node.name)
                 for node in manifest.nodes.values()
-                if str(node.resource_type) in _MADE and node.config.materialized != "ephemeral"
+                if _makes_relation(node.resource_type, node.config.materialized)
             )
         return cls(bool(result.success), _first_line(result.exception), tuple(nodes), made)
 
