@@ -18,7 +18,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@cp requirements.lock $(STAMP)
 
 demo: setup
-	$(BIN)/python -m wfm.demo
+	$(BIN)/python -m wfm_tools.demo
 
 test: setup
 	$(BIN)/python -m pytest
@@ -28,7 +28,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 bench: setup
-	$(BIN)/python -m wfm.bench
+	$(BIN)/python -m wfm_tools.bench
 
 # Re-pin every dependency after editing requirements.in (needs the package registry).
 lock:

@@ -10,7 +10,7 @@ Every task that writes the DuckDB warehouse runs in the pool `duckdb_writer` (on
 writing process). Retries with exponential back-off cover transient faults (a file lock, a full disk freed
 later); a data problem is not transient: the task fails at once with the rule that was broken.
 
-The work lives in the `wfm` package (`wfm.ingest`, `wfm.pipeline`, `wfm.publish`): `wfm run` does the same.
+The work lives in the `wfm` package (`wfm.ingest`, `wfm.night`, `wfm.publish`): `wfm run` does the same.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def wfm_nightly():
     @task(trigger_rule="all_done")
     def build(batches: list[dict], run_id: str | None = None) -> str:
         from wfm.errors import WfmError
-        from wfm.pipeline import build_and_check
+        from wfm.night import build_and_check
 
         # Index by length rather than iterate: iterating a lazy XCom sequence probes one past its end, which
         # Airflow logs as an error.

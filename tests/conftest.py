@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from wfm.codes import id_check_char, uscc_check_char
 from wfm.config import Home
-from wfm.schema import ENTERPRISE, SURVEY
+from wfm.contract import ENTERPRISE, SURVEY
+from wfm.ingest.codes import id_check_char, uscc_check_char
 
 #: The catalog of ../shared/design/indicators.md: code → sources, as the registry writes them. Written out here,
 #: independently of the registry seed, so that the tests need nothing outside the project.
@@ -174,3 +174,20 @@ def write_parquet(path: Path, rows: list[dict[str, str]]) -> Path:
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     return Home.resolve(tmp_path / "home").ensure()
+
+
+def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of `sql` on the home's warehouse (opened and closed for this query)."""
+    from wfm.ingest import open_warehouse
+
+    con = open_warehouse(home)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def quarantine_reasons(home: Home) -> dict[int, set[str]]:
+    return {
+        row: set(reasons.split(",")) for row, reasons in query(home, "SELECT row_number, reasons FROM audit.quarantine")
+    }

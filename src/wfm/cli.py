@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from wfm import warmup
 from wfm.config import Home
 from wfm.errors import WfmError
 
@@ -32,7 +31,7 @@ def say(line: str) -> None:
 
 
 def _generate(args: argparse.Namespace) -> None:
-    from wfm.generate import generate
+    from wfm_synthetic import generate  # a tool for demos, tests and benchmarks, not part of the night
 
     out = Path(args.out) if args.out else Home.resolve(args.home).root / "generated"
     manifest = generate(
@@ -51,7 +50,7 @@ def _generate(args: argparse.Namespace) -> None:
 
 
 def _ingest(args: argparse.Namespace) -> None:
-    from wfm.pipeline import ingest_all
+    from wfm.ingest import ingest_all
 
     home = Home.resolve(args.home).ensure()
     if args.files and not args.source:
@@ -63,7 +62,7 @@ def _ingest(args: argparse.Namespace) -> None:
 
 
 def _build(args: argparse.Namespace) -> None:
-    from wfm.pipeline import build_and_check
+    from wfm.night import build_and_check
 
     build_and_check(Home.resolve(args.home).ensure(), echo=say, full_refresh=args.full_refresh)
 
@@ -82,7 +81,7 @@ def _run(args: argparse.Namespace) -> None:
     # dbt's import and parse (in the worker, at a low priority) are what an incremental night's build waits
     # for: started before the rest of the night is imported, while this process keeps one core busy
     worker = DbtWorker(home.warehouse)
-    from wfm.pipeline import run_nightly
+    from wfm.night import run_nightly
 
     run_nightly(home, echo=say, worker=worker)
 
@@ -131,16 +130,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command() -> NoReturn:
-    """The `wfm` command (and `python -m wfm.cli`): `main`, with the libraries it imports in the background
-    frozen out of the garbage collector's reach once imported (`wfm.warmup`), and the process ended without the
-    interpreter's teardown. Neither is done in `main`, which tests call in a process that goes on.
+    """The `wfm` command (and `python -m wfm.cli`): `main`, then the process ends without the interpreter's
+    teardown (not done in `main`, which tests call in a process that goes on).
 
-    The teardown frees every module of Great Expectations, pandas, pyarrow and DuckDB an object at a time:
-    ~0.35 s of each night, for memory the process gives back anyway. As mypy does, the command runs the exit
-    handlers (logging, temporary files), flushes its output and ends the process. Every connection, file and
-    thread of the command is closed or joined by then; a traceback (a bug) still takes the ordinary way out.
+    The teardown frees every module of Great Expectations, pandas, pyarrow and DuckDB an object at a time, for
+    memory the process gives back anyway. As mypy does, the command runs the exit handlers (logging, temporary
+    files), flushes its output and ends the process. Every connection, file and thread of the command is closed
+    or joined by then; a traceback (a bug) still takes the ordinary way out.
     """
-    warmup.freeze_after_import = True
     code = main()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import duckdb
 
+from wfm.contract import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
 from wfm.errors import WfmError
-from wfm.schema import COLUMNS, RAW_TABLE, SQL_TYPE, Source, stored_columns
 
 #: DuckDB resources: both cores, and a memory cap well under the 6 GB budget of a national run. No vacuum in
 #: checkpoints (`max_vacuum_tasks`): see dbt_project/profiles.yml, which sets the same for dbt's connections.

@@ -1,34 +1,40 @@
 """The validation gate: expectations a batch must meet before promotion, and the marts before publication.
 
-Place in the flow: `ingest` stages a file as `landing.batch_<id>` (load) → `validate_batch` checks it (gate) →
-`ingest.promote` moves it to `raw` only when no critical expectation failed (promote); after `dbt build`,
-`validate_marts` does the same for the indicator tables before `publish`. Every expectation leaves one row in
-`audit.validation_results`, the run lands in Great Expectations' validation store, and Data Docs under
+Place in the flow: `wfm.ingest` reads and checks a file into a batch → `validate_batch` checks the batch
+(gate) → `wfm.ingest` promotes it to `raw` only when no critical expectation failed; after the dbt build,
+`validate_marts` does the same for the indicator tables before `wfm.publish`. Every expectation leaves one row
+in `audit.validation_results`, the run lands in Great Expectations' validation store, and Data Docs under
 `home.gx` show it to people.
 
-How: heavy lifting inside DuckDB, GX on small frames. GX 1.x's SQL path does not work on DuckDB (upstream
-issue great_expectations#11579: metric results are fetched after the pooled connection has closed, so every
-expectation comes back empty), it would need duckdb_engine, which this environment does not ship, and the
-pandas path would mean copying a 5-million-row batch into pandas (13 s, 4.8 GB). So each suite comes with named
-SQL profile queries (`expectations/profiles/<suite>/*.sql`) that reduce the batch, inside DuckDB and inside the
-caller's transaction, to small frames: one row per stratum with its PSU count, one per question with its item
-non-response, one per wave with its weight total against the previous wave's … GX then validates those frames
-through its pandas datasource (a dataframe asset, a whole-dataframe batch definition) with its own expectations,
-run by a Checkpoint; the Data Docs are rebuilt after each validation, or once after several (`docs=False`, then
-`build_docs(home)`: rendering the site costs more than a validation). The profiles of a suite are stacked
-into one frame with a `profile` column and every expectation carries the row condition `profile == <its
-profile>`, so one GX validation covers the batch. The reviewed suite files are `expectations/<suite>.yml`;
-`expectations/README.md` explains the format, the rules and the decisions.
+How: heavy lifting inside DuckDB, Great Expectations on small frames (`docs/decisions.md`). Each suite comes
+with named SQL profile queries (`expectations/profiles/<suite>/*.sql`, run by `profiles`) that reduce the batch,
+inside DuckDB and inside the caller's transaction, to small frames; the profiles of a suite are stacked into one
+frame with a `profile` column, and Great Expectations validates it through its pandas datasource with one
+Checkpoint per suite (`context`). The reviewed suite files are `expectations/<suite>.yml` (`suites`).
 
-    from wfm.gate import validate_batch, validate_marts, GateResult
+    from wfm.gate import validate_batch, validate_marts, build_docs
     res = validate_batch(con, source="survey", table="landing.batch_xxx", batch_id=sha256, run_id=run_id,
                          home=home)
     res.success, res.failed_critical, res.warnings, res.docs_index
-    res = validate_marts(con, schema="main", run_id=run_id, home=home)
+    res = validate_marts(con, schema="marts", run_id=run_id, home=home)
     build_docs(home)  # after validations run with docs=False
+
+The names below come from the engine, which imports Great Expectations on first use (`wfm.gate.gx`).
 """
 
-from wfm.gate.config import GateConfig
-from wfm.gate.core import GateResult, Outcome, build_docs, prepare_marts, validate_batch, validate_marts
+from typing import Any
 
-__all__ = ["GateConfig", "GateResult", "Outcome", "build_docs", "prepare_marts", "validate_batch", "validate_marts"]
+from wfm.gate import gx
+from wfm.gate.config import GateConfig
+
+_ENGINE_NAMES = ("GateResult", "Outcome", "build_docs", "prepare_marts", "validate_batch", "validate_marts")
+
+__all__ = ["GateConfig", "loading_in_background", *_ENGINE_NAMES]
+
+loading_in_background = gx.loading_in_background
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE_NAMES:
+        return getattr(gx.engine(), name)
+    raise AttributeError(f"module 'wfm.gate' has no attribute {name!r}")

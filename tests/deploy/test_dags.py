@@ -1,0 +1,72 @@
+"""The DAGs as the scheduler sees them: they import cleanly and cheaply, and the nightly one runs end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from wfm.config import Home
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dagbag(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    # Airflow's variables for this module only: left set, they made later tests' `wfm` processes import Airflow
+    # (for the pseudonymisation key), whose logging then wrote to their stdout
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow")))
+        env.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+        from airflow.dag_processing.dagbag import DagBag
+
+        yield DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def test_every_dag_imports_without_errors(dagbag) -> None:  # noqa: ANN001
+    assert dagbag.import_errors == {}
+    assert "wfm_nightly" in dagbag.dags
+
+
+def test_nightly_dag_is_explicit_about_schedule_retries_and_the_writer_pool(dagbag) -> None:  # noqa: ANN001
+    dag = dagbag.dags["wfm_nightly"]
+    assert dag.schedule is not None or dag.timetable is not None
+    assert dag.max_active_runs == 1 and not dag.catchup and dag.doc_md
+    tasks = {t.task_id: t for t in dag.tasks}
+    assert list(tasks) == ["list_new_files", "load", "validate", "promote", "build", "publish"]
+    for name in ("load", "validate", "promote", "build", "publish"):
+        assert tasks[name].pool == "duckdb_writer" and tasks[name].retries >= 1
+    assert tasks["load"].downstream_task_ids == {"validate"}
+    assert tasks["promote"].outlets and tasks["publish"].outlets
+
+
+@pytest.mark.slow
+def test_nightly_dag_runs_end_to_end_on_demo_data(tmp_path: Path) -> None:
+    from wfm_tools.demo import headline_report, prepare_inbox, run_dag
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    files = prepare_inbox(home)
+    run_dag(home, tmp_path / "airflow", tmp_path / "airflow.log", echo=lambda _: None)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        outcomes = dict(con.execute("SELECT outcome, count(*) FROM audit.load_log GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert sum(outcomes.values()) == files and outcomes.get("loaded", 0) >= 2 and outcomes.get("rejected", 0) >= 1
+    assert not list(home.inbox("survey").iterdir()) and not list(home.inbox("enterprise").iterdir())
+    snap = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
+    try:
+        trn01 = snap.execute(
+            "SELECT value, se FROM indicator_values WHERE indicator_code = 'TRN01' "
+            "AND breakdown = 'national' AND source = 'W'"
+        ).fetchall()
+        lab02 = snap.execute(
+            "SELECT value FROM indicator_values WHERE indicator_code = 'LAB02' "
+            "AND breakdown = 'national' AND source = 'E'"
+        ).fetchall()
+    finally:
+        snap.close()
+    assert trn01 and all(0 < v < 100 and 0 < se < 10 for v, se in trn01)
+    assert lab02 and all(v is not None and 0 <= v <= 100 for (v,) in lab02)
+    assert any("TRN01" in line for line in headline_report(home))

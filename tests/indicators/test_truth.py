@@ -1,0 +1,124 @@
+"""Does the warehouse recover the truth? The generator knows the synthetic population's true values; the whole
+pipeline (generate → ingest → gate → dbt → publish) runs on its files, and the published figures are held
+against that truth: enterprise cells exactly, survey cells inside their 95 % intervals about 95 % of the time,
+and every injected defect in quarantine or rejected, with the reason the generator recorded."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import CATALOG
+
+from wfm.config import Home
+from wfm.night import run_nightly
+from wfm_synthetic import generate
+
+SEEDS = (11, 12)
+
+
+def _run(seed: int, root: Path) -> tuple[Home, dict, dict]:
+    generated = root / f"gen{seed}"
+    generate(generated, scale="demo", seed=seed)
+    home = Home.resolve(root / f"home{seed}").ensure()
+    for source in ("survey", "enterprise"):
+        for folder in (generated / source, generated / "refused" / source):
+            for path in folder.glob("*"):
+                shutil.copy2(path, home.inbox(source) / path.name)
+    run_nightly(home)
+    truth = json.loads((generated / "ground_truth.json").read_text(encoding="utf-8"))
+    defects = json.loads((generated / "defects.json").read_text(encoding="utf-8"))["files"]
+    return home, truth, defects
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Home, dict, dict]]:
+    root = tmp_path_factory.mktemp("truth")
+    return [_run(seed, root) for seed in SEEDS]
+
+
+def published(home: Home) -> dict[tuple[str, str], tuple]:
+    con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT source, indicator_code || '|' || period || '|' || breakdown || '|' || member, "
+            "value, ci_lower, ci_upper, conf_status FROM indicator_values "
+            "WHERE scope = 'industrial'"
+        ).fetchall()
+    finally:
+        con.close()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+@pytest.mark.slow
+def test_every_catalog_indicator_has_values_from_each_of_its_sources(runs) -> None:  # noqa: ANN001
+    for home, _, _ in runs:
+        have = {
+            (code, source)
+            for (source, key), row in published(home).items()
+            if row[0] is not None
+            for code in [key.split("|")[0]]
+        }
+        wanted = {(code, s) for code, sources in CATALOG.items() for s in sources.split(",")}
+        assert wanted <= have, sorted(wanted - have)
+
+
+@pytest.mark.slow
+def test_enterprise_cells_equal_the_truth_exactly(runs) -> None:  # noqa: ANN001
+    for home, truth, _ in runs:
+        cells = published(home)
+        compared = 0
+        for key, value in truth["E"].items():
+            row = cells.get(("E", key))
+            assert row is not None, f"truth cell {key} not published at all"
+            if row[0] is None:  # suppressed: its row exists with a null value and a C or D status
+                assert row[3] in ("C", "D")
+                continue
+            compared += 1
+            assert row[0] == pytest.approx(value, rel=1e-9, abs=1e-9), key
+        assert compared > 0.5 * len(truth["E"])
+
+
+@pytest.mark.slow
+def test_survey_intervals_cover_the_population_value(runs) -> None:  # noqa: ANN001
+    covered = compared = 0
+    for home, truth, _ in runs:
+        cells = published(home)
+        for key, value in truth["W"].items():
+            row = cells.get(("W", key))
+            if row is None or row[0] is None or row[1] is None:
+                continue
+            compared += 1
+            covered += row[1] - 1e-9 <= value <= row[2] + 1e-9
+    assert compared > 1000
+    assert covered / compared >= 0.85, f"95 % intervals covered the truth in {covered}/{compared} cells"
+
+
+@pytest.mark.slow
+def test_every_injected_defect_is_caught_with_its_reason(runs) -> None:  # noqa: ANN001
+    for home, _, defects in runs:
+        con = duckdb.connect(str(home.warehouse), read_only=True)
+        try:
+            quarantined: dict[str, dict[int, set[str]]] = {}
+            for name, row, reasons in con.execute(
+                "SELECT l.file_name, q.row_number, q.reasons FROM audit.quarantine q "
+                "JOIN audit.load_log l ON l.file_sha256 = q.file_sha256 AND l.outcome <> 'duplicate'"
+            ).fetchall():
+                quarantined.setdefault(name, {})[row] = set(reasons.split(","))
+            log = dict(con.execute("SELECT file_name, reason FROM audit.load_log").fetchall())
+        finally:
+            con.close()
+        for path, info in defects.items():
+            name = path.rsplit("/", 1)[-1]
+            if "refused" in info:
+                assert (log.get(name) or "").startswith(info["refused"]), (name, log.get(name))
+                assert (home.rejected / info["source"] / (name + ".reason.txt")).exists()
+                continue
+            expected = {int(row): set(reasons) for row, reasons in info["rows"].items()}
+            got = quarantined.get(name, {})
+            assert set(got) == set(expected), name  # nothing missed, nothing quarantined without a defect
+            for row, reasons in expected.items():
+                assert reasons <= got[row], (name, row)

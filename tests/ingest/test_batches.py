@@ -1,0 +1,275 @@
+"""Each file exactly once: the same bytes load once, a crash at any point leaves nothing or a whole step, and
+the sources are ingested side by side."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import (
+    enterprise_rows,
+    quarantine_reasons,
+    query,
+    survey_rows,
+    write_csv,
+)
+
+from wfm.config import Home
+from wfm.ingest import ingest_all, ingest_file, open_warehouse, promote, stage
+
+# --- exactly once ------------------------------------------------------------------------------------------------
+
+
+def test_the_same_bytes_twice_load_once(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(6))
+    copy = tmp_path / "again.csv"
+    copy.write_bytes(path.read_bytes())
+    assert ingest_file(home, path, "survey", "t").outcome == "loaded"
+    assert ingest_file(home, copy, "survey", "t").outcome == "duplicate"
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 6
+    assert sorted(r[0] for r in query(home, "SELECT outcome FROM audit.load_log")) == ["duplicate", "loaded"]
+
+
+def test_resubmission_keeps_every_version(home: Home, tmp_path: Path) -> None:
+    first = enterprise_rows(3)
+    ingest_file(home, write_csv(tmp_path / "e1.csv", first, source="enterprise"), "enterprise", "t")
+    corrected = [dict(first[1], employees_total="520", submitted_at="2026-04-01 09:00:00")]
+    ingest_file(home, write_csv(tmp_path / "e2.csv", corrected, source="enterprise"), "enterprise", "t")
+    versions = query(
+        home,
+        "SELECT employees_total, submitted_at FROM raw.enterprise_returns WHERE uscc = ? ORDER BY submitted_at",
+        [first[1]["uscc"]],
+    )
+    assert [v[0] for v in versions] == [500, 520]
+
+
+def test_rows_read_equal_accepted_plus_quarantined(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(10)
+    rows[1]["age"] = "200"
+    rows[7]["sex"] = "9"
+    ingest_file(home, write_csv(tmp_path / "a.csv", rows), "survey", "t")
+    bad = enterprise_rows(5)
+    bad[0]["edu_fund_frontline"] = "99"
+    ingest_file(home, write_csv(tmp_path / "b.csv", bad, source="enterprise"), "enterprise", "t")
+    for read, accepted, quarantined, sha in query(
+        home, "SELECT rows_read, rows_accepted, rows_quarantined, file_sha256 FROM audit.load_log"
+    ):
+        assert read == accepted + quarantined
+        stored = query(
+            home,
+            "SELECT (SELECT count(*) FROM raw.survey_responses WHERE batch_id = $1) + "
+            "(SELECT count(*) FROM raw.enterprise_returns WHERE batch_id = $1)",
+            [sha],
+        )[0][0]
+        held = query(home, "SELECT count(*) FROM audit.quarantine WHERE file_sha256 = ?", [sha])[0][0]
+        assert (stored, held) == (accepted, quarantined)
+
+
+def _ingested(home: Home) -> dict[str, list[tuple]]:
+    """What ingestion left in the warehouse, without the run's ids and clock times."""
+    return {
+        "survey": query(home, "SELECT * EXCLUDE (loaded_at) FROM raw.survey_responses ORDER BY ALL"),
+        "enterprise": query(home, "SELECT * EXCLUDE (loaded_at) FROM raw.enterprise_returns ORDER BY ALL"),
+        "quarantine": query(
+            home,
+            "SELECT * EXCLUDE (run_id, quarantined_at) REPLACE (row_masked::VARCHAR AS row_masked) "
+            "FROM audit.quarantine ORDER BY ALL",
+        ),
+        "log": query(home, "SELECT * EXCLUDE (run_id, loaded_at) FROM audit.load_log ORDER BY ALL"),
+        "validations": query(home, "SELECT * EXCLUDE (run_id, checked_at) FROM audit.validation_results ORDER BY ALL"),
+        "left over": query(
+            home, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'landing' OR temporary ORDER BY ALL"
+        )
+        + query(home, "SELECT file_sha256 FROM audit.staged_batches"),
+    }
+
+
+def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Path) -> None:
+    """`wfm ingest` takes each file in one transaction, its accepted rows straight into raw (taken out again when
+    the gate refuses the batch); the DAG's three steps (stage, gate, promote, each committing, with a landing
+    table between them) must leave the very same rows, quarantine, validations and log."""
+    quarantined = survey_rows(12)
+    quarantined[2]["age"] = "90"
+    one_psu = survey_rows(6, wave="2027", prefix="S")
+    for row in one_psu:
+        row["psu"] = "P0"  # one PSU per stratum: the gate refuses the batch
+    files = {
+        "a_wave.csv": ("survey", quarantined),
+        "b_one_psu.csv": ("survey", one_psu),
+        "c_returns.csv": ("enterprise", enterprise_rows(6)),
+    }
+    homes = {}
+    for way in ("three steps", "one transaction"):
+        home = Home.resolve(tmp_path / way.replace(" ", "_")).ensure()
+        paths = [
+            (source, write_csv(home.inbox(source) / name, rows, source=source))
+            for name, (source, rows) in files.items()
+        ]
+        if way == "three steps":
+            outcomes = [ingest_file(home, path, source, "t") for source, path in paths]
+        else:
+            outcomes = ingest_all(home, paths, run_id="t")
+        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded"]
+        homes[way] = home
+    three, one = (_ingested(h) for h in homes.values())
+    assert three == one
+    assert len(one["survey"]) == 11 and len(one["quarantine"]) == 1 and one["left over"] == []
+
+
+def test_the_sources_are_ingested_side_by_side_each_in_its_own_order(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ingest_all takes each source on a thread of its own: a source's files keep their order (a later wave's
+    respondent already in an earlier file is a duplicate), the outcomes come back in the order asked for, and
+    one progress line per file is numbered as the files finish."""
+    import wfm.ingest.run as pipeline
+
+    threads: dict[str, set[str]] = {"survey": set(), "enterprise": set()}
+    real = pipeline.ingest_file
+
+    def on_thread(home: Home, path: Path, source: str, run_id: str, docs: bool, con: object) -> object:
+        threads[source].add(threading.current_thread().name)
+        return real(home, path, source, run_id, docs=docs, con=con)
+
+    monkeypatch.setattr(pipeline, "ingest_file", on_thread)
+    first = survey_rows(12)
+    again = survey_rows(12, prefix="B")
+    again[4]["respondent_id"] = first[4]["respondent_id"]
+    paths = [
+        ("enterprise", write_csv(home.inbox("enterprise") / "e1.csv", enterprise_rows(6), source="enterprise")),
+        ("survey", write_csv(home.inbox("survey") / "s1.csv", first)),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e2.csv", enterprise_rows(6, "2027"), source="enterprise")),
+        ("survey", write_csv(home.inbox("survey") / "s2.csv", again)),
+    ]
+    lines: list[str] = []
+    outcomes = ingest_all(home, paths, run_id="t", echo=lines.append)
+    assert [o.file_name for o in outcomes] == ["e1.csv", "s1.csv", "e2.csv", "s2.csv"]
+    assert [(o.outcome, o.rows_quarantined) for o in outcomes] == [("loaded", 0)] * 3 + [("loaded", 1)]
+    assert quarantine_reasons(home) == {5: {"respondent_id_duplicate"}}
+    assert sorted(line.split("]")[0] for line in lines) == ["[1/4", "[2/4", "[3/4", "[4/4"]
+    assert len(threads["survey"]) == len(threads["enterprise"]) == 1 and threads["survey"] != threads["enterprise"]
+
+
+def test_an_error_in_one_source_stops_the_other_before_its_next_file(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wfm.ingest.run as pipeline
+
+    under_way, failed = threading.Event(), threading.Event()
+    real = pipeline.ingest_file
+    started: list[str] = []
+
+    def broken_survey(home: Home, path: Path, source: str, run_id: str, docs: bool, con: object) -> object:
+        started.append(path.name)
+        if source == "survey":
+            assert under_way.wait(10)
+            failed.set()
+            raise OSError("the disk went away")
+        under_way.set()
+        assert failed.wait(10)  # the survey file fails while this one is under way
+        time.sleep(0.2)
+        return real(home, path, source, run_id, docs=docs, con=con)
+
+    monkeypatch.setattr(pipeline, "ingest_file", broken_survey)
+    paths = [
+        ("survey", write_csv(home.inbox("survey") / "s.csv", survey_rows(12))),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e1.csv", enterprise_rows(6), source="enterprise")),
+        ("enterprise", write_csv(home.inbox("enterprise") / "e2.csv", enterprise_rows(6, "2027"), source="enterprise")),
+    ]
+    with pytest.raises(OSError, match="the disk went away"):
+        ingest_all(home, paths, run_id="t")
+    assert sorted(started) == ["e1.csv", "s.csv"]
+    assert query(home, "SELECT file_name, outcome FROM audit.load_log") == [("e1.csv", "loaded")]
+    assert (home.inbox("enterprise") / "e2.csv").exists() and (home.inbox("survey") / "s.csv").exists()
+
+
+def test_reading_a_file_keeps_the_insertion_order_of_its_own_connection_only(home: Home) -> None:
+    from wfm.ingest.formats import _file_order
+
+    con = open_warehouse(home)
+    reader = con.cursor()
+
+    def kept(c: duckdb.DuckDBPyConnection) -> bool:
+        return c.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0]
+
+    try:
+        with _file_order(reader):
+            assert (kept(reader), kept(con)) == (True, False)
+        assert (kept(reader), kept(con)) == (False, False)
+    finally:
+        reader.close()
+        con.close()
+
+
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+def test_a_batch_staged_by_an_interrupted_run_is_gated_and_promoted_by_the_next(home: Home, way: str) -> None:
+    """The DAG's stage task committed a batch and the run stopped there: the next run, either way, finishes it
+    from the gate instead of staging the file again."""
+    path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
+    assert stage(home, path, "survey", "interrupted").outcome == "staged"
+    if way == "three steps":
+        out = ingest_file(home, path, "survey", "next")
+    else:
+        (out,) = ingest_all(home, run_id="next")
+    assert (out.outcome, out.rows_accepted, set(out.timings)) == ("loaded", 9, {"load", "gate", "promote"})
+    assert query(home, "SELECT count(*), count(DISTINCT row_number) FROM raw.survey_responses")[0] == (9, 9)
+    assert _ingested(home)["left over"] == []
+    assert query(home, "SELECT outcome FROM audit.load_log") == [("loaded",)]
+
+
+CRASH_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import wfm.ingest.batch as ingest
+from wfm.config import Home
+point = sys.argv[3]
+original = getattr(ingest, point)
+def crash(*args, **kwargs):
+    if point == "_log":  # inside the promote transaction, after raw rows were inserted
+        os.kill(os.getpid(), signal.SIGKILL)
+    result = original(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(ingest, point, crash)
+home = Home.resolve(sys.argv[1]).ensure()
+if sys.argv[4] == "three steps":
+    ingest.ingest_file(home, Path(sys.argv[2]), "survey", "crash")
+else:
+    from wfm.ingest import ingest_all
+    ingest_all(home, [("survey", Path(sys.argv[2]))], run_id="crash")
+"""
+
+
+@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+@pytest.mark.parametrize("point", ["stage_rows", "_log"])
+def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str, way: str) -> None:
+    path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point, way],
+        env={**os.environ, "WFM_DEMO": "1"},
+        capture_output=True,
+    )
+    assert done.returncode == -9
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+    assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
+    assert path.exists()  # still waiting in the inbox
+    if way == "three steps":
+        outcome = ingest_file(home, path, "survey", "rerun")
+    else:
+        (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun")
+    assert (outcome.outcome, outcome.rows_accepted) == ("loaded", 9)
+    assert query(home, "SELECT count(*), count(DISTINCT respondent_id) FROM raw.survey_responses")[0] == (9, 9)
+
+
+def test_gate_failure_keeps_the_batch_out(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(6))
+    staged = stage(home, path, "survey", "t")
+    out = promote(home, path, staged.sha256, "t", passed=False, failed=["survey.example"])
+    assert out.outcome == "rejected" and "survey.example" in out.reason
+    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+    assert (home.rejected / "survey" / "w.csv.reason.txt").exists()
