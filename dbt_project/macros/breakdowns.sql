@@ -1,4 +1,5 @@
-{#- Breakdown dimensions (docs/indicator-definitions.md): name → the staging expression giving the member.
+{#- Breakdown dimensions (docs/indicator-definitions.md): name → the expression giving the member, over the
+    staging columns (for enterprises, the current returns: the staging columns and the size class).
     `national` has the single member 'CN'; a row whose member expression is null belongs to no member. -#}
 
 {% macro survey_breakdowns() %}
@@ -32,8 +33,8 @@
 
 {#- One aggregate query per breakdown over `relation`, stacked with UNION ALL: the `keys`, then `breakdown`
     and `member`, then the aggregates given as the call block's body. Rows whose member is null belong to no
-    member of that breakdown. Equivalent to GROUPING SETS (measured equally fast on 1M survey rows in DuckDB
-    2.0) and easier to read: no grouping() decoding of which set a row came from. -#}
+    member of that breakdown. Equivalent to GROUPING SETS, and easier to read: no grouping() decoding of
+    which set a row came from. -#}
 {% macro union_by_breakdowns(relation, breakdowns, keys) %}
     {%- set aggregates = caller() -%}
     {%- for b in breakdowns %}

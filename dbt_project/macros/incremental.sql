@@ -35,11 +35,11 @@
 
 {#- The data tests of a table incremental by period check the periods the build recomputed, in an incremental
     build of wfm.build: a test says so with `config: {where: "__built_periods__ <source>"}` (its table's
-    period column is `period`). The other periods' rows were not touched by this build, and the build that
-    wrote them tested them with the same code (a change of code makes wfm.build rebuild and test everything);
-    testing them again cost an incremental national night ~0.4 s of a core (the compliance list's uniqueness
-    alone 0.26 s over every period). In any other build (full, first, --full-refresh, or a dbt build outside
-    wfm.build) the placeholder means every row. Other `where` configs work as dbt's own macro has them. -#}
+    period column is `period`). This build leaves the other periods' rows untouched, and the build that
+    wrote them tested them with the same code (a change of code makes wfm.build rebuild and test everything),
+    so testing them again would scan every period's rows to find nothing new. In any other build (full,
+    first, --full-refresh, or a dbt build outside wfm.build) the placeholder means every row. Other `where`
+    configs work as dbt's own macro has them. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
     {%- if where.startswith('__built_periods__') -%}

@@ -25,7 +25,7 @@
 
 {#- The build's time, stamped on every value: the `vintage` var (unit tests), else WFM_VINTAGE set by
     wfm.build, else the run's start (UTC). wfm.build uses the environment rather than --vars because dbt
-    parses the whole project again whenever the vars change (about 2 s a build). -#}
+    parses the whole project again whenever the vars change. -#}
 {% macro vintage() -%}
     cast('{{ var("vintage") or env_var("WFM_VINTAGE", "") or run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}

@@ -1,9 +1,11 @@
 {#- Earlier vintages of values that have since changed (interface.md). Before indicator_values is replaced,
     each of its rows whose value or status differs in this build (or that this build no longer produces)
     is appended here with its own vintage. Values equal to 1e-9 (relative) are the same value: parallel
-    aggregation may sum in another order and change the last bits, which is no revision. So a cell's history is its revisions plus its current row; the
-    value published at time T is, among those rows, the one with the smallest vintage at or after the last
-    build before T. Never rebuilt by --full-refresh: the history cannot be recomputed. -#}
+    aggregation may sum in another order and change the last bits, which is no revision. So a cell's history
+    is its revisions plus its current row; the value published at time T is, among those rows, the one with
+    the smallest vintage at or after the last build before T. -#}
+{#- Incremental, appending, and never rebuilt by --full-refresh: the history cannot be recomputed. A column
+    added to indicator_values is added here too, empty in the rows appended before it. -#}
 {{ config(materialized='incremental', full_refresh=false, on_schema_change='append_new_columns') }}
 {%- set published = adapter.get_relation(
     database=this.database, schema=this.schema, identifier='indicator_values'

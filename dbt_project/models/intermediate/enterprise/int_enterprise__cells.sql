@@ -3,9 +3,8 @@
     contributions. The returns are first summed per combination of every breakdown's member (`fine`: some
     900 rows for half a million returns), then each breakdown rolls those up (macro union_by_breakdowns):
     sums and counts add up, and the `dominance_n` largest contributions of a member are the largest among
-    its combinations' own `dominance_n` largest. One pass over the wide contributions instead of one per
-    breakdown, for which DuckDB first stored them all (1.4 of the query's 2.7 CPU-s; alone on the national
-    returns 1.2 → 0.9 s, the same cells to 1e-13). -#}
+    its combinations' own `dominance_n` largest. So the wide contributions are read in one pass, instead of
+    once per breakdown, which would make DuckDB store them all first. -#}
 {{ incremental_by_period() }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}

@@ -2,10 +2,9 @@
     statistic, and compliance / compliance_emp where a legal threshold exists) the enterprise's numerator and
     denominator (columns num__<cell>, den__<cell>): null outside the indicator's domain or when an item it
     needs is missing. Compliance: num 1 (meets the threshold in force for the period) or 0, den 1;
-    compliance_emp: the same weighted by employees_total. A view, computed within the builds of its two
-    readers (int_enterprise__cells, enterprise_compliance_list) for the periods they build, as DuckDB pushes
-    their period filter through it: stored, its 83 columns were written and checkpointed for every period
-    built, to be read twice by queries that compute far more than this projection. -#}
+    compliance_emp: the same weighted by employees_total. -#}
+{#- A view: its two readers (int_enterprise__cells, enterprise_compliance_list) compute it for the periods
+    they build, as DuckDB pushes their period filter through it, so its wide rows are never written. -#}
 {{ config(materialized='view') }}
 {%- set cells = enterprise_cells() -%}
 {%- set breakdowns = enterprise_breakdowns() -%}

@@ -1,6 +1,8 @@
 {#- Enterprise cells with their confidentiality status: primary (threshold, dominance), then secondary
     suppression within each non-national breakdown. Cells whose denominator sums to 0 have no value and
     are not published. -#}
+{#- A view: int_enterprise__estimates alone reads it, and every build recomputes every period's statuses, so
+    a stored copy would only add a write. It must not hold the vintage (dbt writes it into a view's SQL). -#}
 {{ config(materialized='view') }}
 
 with

@@ -2,12 +2,11 @@
     it defines (columns y__<cell>, x__<cell>): both null outside the indicator's domain or when either item
     is missing, so the respondent drops out of both sums while the PSU stays in the design (its counts come
     from int_survey__design). Wide rather than long: one pass of the aggregation then serves every cell.
-    A cell whose x is the constant 1 (`unit_x`: 23 of the 27) has no x column: its x is 1 exactly where its y
-    is not null, which int_survey__psu_totals reads from y (the ratio step, which stores these rows once for
-    its seven GROUP BYs, 3.29 -> 2.90 s, the same estimates to 1e-13).
-    A view, like int_survey__psu_totals: computed inside the build of int_survey__ratio_estimates, whose period
-    filter DuckDB pushes down to the raw rows, and never stored (writing its million wide rows and the PSU
-    totals' 800,000 cost ~3 s of a national build, for tables nothing else reads). -#}
+    A cell whose x is the constant 1 (`unit_x`: a mean or a proportion of the domain) has no x column: its x
+    is 1 exactly where its y is not null, which int_survey__psu_totals reads from y, so the rows the ratio
+    step aggregates once per breakdown carry one column per such cell instead of two. -#}
+{#- A view: int_survey__ratio_estimates alone reads it, and DuckDB pushes that model's period filter through
+    it down to the raw rows, so its wide rows are never written. -#}
 {{ config(materialized='view') }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}

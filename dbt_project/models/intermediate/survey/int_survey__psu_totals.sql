@@ -3,10 +3,11 @@
     breakdown member × PSU with columns y__<cell>, x__<cell>, n__<cell>: a long table (one row per cell ×
     PSU) would hold ~20 M rows at national scale. PSUs without rows in a member are absent here; the
     variance counts them through int_survey__design. n counts the rows whose x enters the denominator
-    (x non-null and non-zero) as count(nullif(x, 0)): the same as a filtered count(*), a third faster. A cell
-    whose x is the constant 1 (`unit_x`) has no x column in the observations: Σ w·x is the weight of the rows
-    with a y, n their count (a FILTER clause instead of the CASE was 60 % slower).
-    A view (see int_survey__observations): int_survey__ratio_estimates reads it for the periods it builds. -#}
+    (x non-null and non-zero) as count(nullif(x, 0)), which DuckDB computes faster than a filtered count(*).
+    A cell whose x is the constant 1 (`unit_x`) has no x column in the observations: Σ w·x is the weight of
+    the rows with a y, n their count (a CASE, which DuckDB evaluates faster than a FILTER clause here). -#}
+{#- A view: int_survey__ratio_estimates alone reads it, and DuckDB pushes that model's period filter through
+    it down to the raw rows, so these totals are never written. -#}
 {{ config(materialized='view') }}
 {%- set cells = survey_ratio_cells() -%}
 {%- set breakdowns = survey_breakdowns() -%}

@@ -2,9 +2,9 @@
     (macro quantile_points) and the PSU totals of 1(y ≤ q_p) (macro quantile_psu_totals), the Taylor se of
     F̂(q_p) (the proportion, domain-aware), the interval p ± t·se on the probability scale clipped to [0, 1],
     the quantiles read at its two ends as the 95 % interval, and se = (upper − lower) / (2t). The PSU totals
-    (1.6 M rows at national scale) are a step of this query, not a table: stored, they cost a write and a read
-    (3.3 s against 2.7 s for the three quantile steps, measured alone), and as a view the period filter would
-    not reach inside the CDF's windows. The weighted CDF serves the points and the interval's ends. -#}
+    (1.6 M rows at national scale) are a step of this query, not a model: stored, they would cost a write and
+    a read, and as a view the period filter would not reach inside the CDF's windows. The weighted CDF serves
+    the points and the interval's ends. -#}
 {{ incremental_by_period() }}
 {%- set keys = ['period', 'scope', 'indicator_code', 'breakdown', 'member'] -%}
 

@@ -8,10 +8,6 @@ divisions as (
     select * from {{ ref('industry_divisions') }}
 ),
 
-size_classes as (
-    select * from {{ ref('size_classes') }}
-),
-
 renamed as (
     select
         report_period as period,
@@ -93,38 +89,8 @@ scoped as (
         on sectioned.industry_section = sections.section
 ),
 
-{#- 统计上大中小微型企业划分办法(2017): the largest class whose every condition the return meets. The
-    seed's thresholds side by side per section (classes in rank order, largest first), so each return joins
-    once: a subquery per return made DuckDB materialise every period's returns before a model's period
-    filter could apply. -#}
-{%- set sizes = ['large', 'medium', 'small', 'micro'] %}
-size_thresholds as (
-    select
-        industry_section,
-        {%- for size in sizes %}
-        any_value(min_employees) filter (where size_class = '{{ size }}') as {{ size }}_employees,
-        any_value(min_revenue) filter (where size_class = '{{ size }}') as {{ size }}_revenue,
-        {%- endfor %}
-    from size_classes
-    group by industry_section
-),
-
-sized as (
-    select
-        scoped.*,
-        case
-            {%- for size in sizes %}
-            when scoped.employees_total >= size_thresholds.{{ size }}_employees
-                and scoped.revenue >= size_thresholds.{{ size }}_revenue then '{{ size }}'
-            {%- endfor %}
-        end as size_class,
-    from scoped
-    left join size_thresholds
-        on scoped.industry_section = size_thresholds.industry_section
-),
-
 final as (
-    select * from sized
+    select * from scoped
 )
 
 select * from final

@@ -1,3 +1,0 @@
-{#- Dashboard theme 'innovation' (registry column theme): see macro theme_mart (a view). -#}
-{{ config(materialized='view') }}
-{{ theme_mart('innovation') }}

@@ -1,3 +1,0 @@
-{#- Dashboard theme 'new_form_and_migrant_workers' (registry column theme): see macro theme_mart (a view). -#}
-{{ config(materialized='view') }}
-{{ theme_mart('new_form_and_migrant_workers') }}

@@ -1,3 +1,0 @@
-{#- Dashboard theme 'skills_and_craftsmen' (registry column theme): see macro theme_mart (a view). -#}
-{{ config(materialized='view') }}
-{{ theme_mart('skills_and_craftsmen') }}

@@ -1,0 +1,2 @@
+{#- Dashboard theme 'innovation' (registry column theme): see macro theme_mart. -#}
+{{ theme_mart('innovation') }}

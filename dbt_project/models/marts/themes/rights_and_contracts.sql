@@ -1,0 +1,2 @@
+{#- Dashboard theme 'rights_and_contracts' (registry column theme): see macro theme_mart. -#}
+{{ theme_mart('rights_and_contracts') }}
