@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from wfm.contract import COLUMNS, Source, header_aliases
 from wfm.errors import FileRefused
+from wfm.warehouse import sql_identifier
 
 CHUNK = 1 << 22  # bytes read at a time while detecting and transcoding
 
@@ -313,7 +314,9 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
         raise FileRefused("not a readable Parquet file", file=path.name, rule="unreadable") from None
     headers = [row[0] for row in described]
     names, extra = map_headers(headers, source, path)
-    select = ", ".join(f'CAST("{h}" AS VARCHAR) AS "{n}"' for h, n in zip(headers, names, strict=True))
+    select = ", ".join(
+        f"CAST({sql_identifier(h)} AS VARCHAR) AS {sql_identifier(n)}" for h, n in zip(headers, names, strict=True)
+    )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_parquet(?)",
         [str(path)],
