@@ -1,4 +1,5 @@
-"""Where things live: the home folder of `interface.md` and the paths inside it.
+"""Where things live: the home folder of `interface.md` and the paths inside it, which every stage of the flow
+reads and writes (inbox, warehouse, archive, published snapshot).
 
 Every command takes `--home DIR` or `WFM_HOME` (default `./data`). The project root (for `dbt_project/` and
 `expectations/`) is the checkout this package is installed from in editable mode, or `WFM_PROJECT_DIR`.

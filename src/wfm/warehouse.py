@@ -146,7 +146,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _require_values(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """Declare the required columns NOT NULL in a raw table created before they were (DuckDB checks the rows
+    """Declare the required columns NOT NULL in a raw table that lacks the constraint (DuckDB checks the rows
     it holds once, when the constraint is added; a table that has it already is left alone)."""
     schema, table = RAW_TABLE[source].split(".")
     nullable = [
@@ -185,7 +185,7 @@ def ensure_build_tables(con: duckdb.DuckDBPyConnection) -> None:
           seconds DOUBLE,
           finished_at TIMESTAMP NOT NULL
         )""")
-    # a warehouse whose audit.builds predates the column (builds recorded before sources could be skipped)
+    # an audit.builds made without the column gets it (its builds then name no skipped source)
     con.execute("ALTER TABLE audit.builds ADD COLUMN IF NOT EXISTS skipped VARCHAR[]")
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.built_batches (  -- promoted batches the indicator tables hold

@@ -2,7 +2,7 @@
 
 This package stands before the flow (`inbox → ingest → gate → raw → dbt → publish`): it writes what the
 reporting systems would deliver to the landing folders, and the answers the warehouse must find. Modules, in
-the order `run.py` calls them: `population` (enterprises of sections B–E, their workers, platform workers),
+the order `run.py` calls them: `frames` (enterprises of sections B–E, platform areas), `workers` (their workers),
 `sample` (the survey's stratified two-stage design), `survey` and `returns` (the two sources' tables),
 `layout` (files and their styles), `defects` (rule breakers, duplicates, resubmissions), `render` and `writers`
 (spelling and writing the files), `truth` (every published cell, computed independently in numpy/pandas).

@@ -3,8 +3,8 @@
 This is the code-list room of the generator: GB/T 2260 provinces, GB/T 4754-2017 industry divisions and classes
 of sections B–E, NBS registration types, occupation groups of the 职业分类大典, and the check-character rules of
 GB 32100 (USCC), GB 11714 (organisation code inside a USCC) and GB 11643 (citizen ID number). The rules are
-vectorised over numpy arrays because a national run computes a million of them. `tests/test_generate.py` checks
-the output with its own, independent implementation, so a mistake here cannot hide behind itself.
+vectorised over numpy arrays because a national run computes a million of them. `tests/synthetic/test_generate.py`
+checks the output with its own, independent implementation, so a mistake here cannot hide behind itself.
 """
 
 from __future__ import annotations

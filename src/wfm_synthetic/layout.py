@@ -105,7 +105,7 @@ class Sheet:
 def plan(source: str, period: str, scale: str, formats: tuple[str, ...]) -> list[tuple[str, FileStyle]]:
     """The files (path, style) of one source and period, keeping only the requested formats."""
     styles = _SURVEY_STYLES if source == "survey" else _ENTERPRISE_STYLES
-    if scale == "national":  # openpyxl writes about 50,000 cells a second: keep the workbooks small
+    if scale == "national":  # openpyxl writes cells slowly: keep the workbooks small
         styles = tuple(
             replace(s, share=sh, row_cap=2000 if s.row_cap else None)
             for s, sh in zip(styles, _NATIONAL_SHARES[source], strict=True)

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from wfm_synthetic.population import NONE_SKILL, Workers, text
+from wfm_synthetic.frames import text
+from wfm_synthetic.workers import NONE_SKILL, Workers
 
 _SURNAMES = np.array(
     list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁")

@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from wfm_synthetic import defects, layout, population, returns, sample, survey, truth, writers
+from wfm_synthetic import defects, frames, layout, returns, sample, survey, truth, writers
 from wfm_synthetic.returns import WorkerTotals, build_returns, slipped_versions
+from wfm_synthetic.workers import Block, blocks, enterprise_workers, platform_workers
 
 FORMATS = ("csv", "xlsx", "parquet")
 LAST_PERIOD = 2026
@@ -112,7 +113,7 @@ def generate(
     streams = Streams(seed)
     years = list(range(LAST_PERIOD - periods + 1, LAST_PERIOD + 1))
 
-    ent = population.make_enterprises(cfg.enterprises, streams.rng(0, "enterprises"), cfg.size_cap)
+    ent = frames.make_enterprises(cfg.enterprises, streams.rng(0, "enterprises"), cfg.size_cap)
     files: dict[str, dict] = {}
     defect_files: dict[str, dict] = {}
     resubmissions: list[dict] = []
@@ -121,7 +122,7 @@ def generate(
     bar = tqdm(total=len(years) * 4, desc=f"wfm generate {scale}", unit="step", disable=not progress)
     for year in years:
         period = str(year)
-        sizes = population.period_sizes(ent["base_size"].to_numpy(), year, streams.rng(year, "sizes"), cfg.size_cap)
+        sizes = frames.period_sizes(ent["base_size"].to_numpy(), year, streams.rng(year, "sizes"), cfg.size_cap)
         survey_df, w_truth, totals = _survey_and_population(ent, sizes, cfg, streams, year, bar)
         gt["W"].update(_defined(w_truth.values(period)))
         everyone = int(w_truth.cells[:, 0].sum())
@@ -195,7 +196,7 @@ def _survey_and_population(
     """Draw the design, then generate every worker once: fold it into the truth and the enterprise totals, and
     keep the drawn ones. Blocks are generated on two threads (numpy releases the GIL in its loops), each from
     its own stream, and merged in block order, so the result does not depend on the threads."""
-    frame = population.make_platform_frame(
+    frame = frames.make_platform_frame(
         int(round(cfg.platform_workers_share * sizes.sum())),
         streams.rng(year, "platform-frame"),
         min_size=max(cfg.take_per_psu * 4, 40),
@@ -210,14 +211,10 @@ def _survey_and_population(
         True: (*sel_p.positions(), np.repeat(sel_p.weight, sel_p.take)),
     }
 
-    def work(job: tuple[str, int, population.Block]) -> tuple:
+    def work(job: tuple[str, int, Block]) -> tuple:
         kind, i, block = job
         rng = streams.rng(year, kind, i)
-        workers = (
-            population.platform_workers(block, frame, rng)
-            if block.platform
-            else population.enterprise_workers(block, ent, rng)
-        )
+        workers = platform_workers(block, frame, rng) if block.platform else enterprise_workers(block, ent, rng)
         unit, pos, weight = drawn_at[block.platform]
         lo, hi = np.searchsorted(unit, [block.first, block.first + block.sizes.size])
         rows = (np.cumsum(block.sizes) - block.sizes)[unit[lo:hi] - block.first] + pos[lo:hi]
@@ -225,8 +222,8 @@ def _survey_and_population(
         totals = None if block.platform else returns.fold(workers)
         return truth.fold(workers), totals, drawn, weight[lo:hi]
 
-    jobs = [("enterprise-workers", i, b) for i, b in enumerate(population.blocks(sizes, False, cfg.block_workers))]
-    jobs += [("platform-workers", i, b) for i, b in enumerate(population.blocks(frame.size, True, cfg.block_workers))]
+    jobs = [("enterprise-workers", i, b) for i, b in enumerate(blocks(sizes, False, cfg.block_workers))]
+    jobs += [("platform-workers", i, b) for i, b in enumerate(blocks(frame.size, True, cfg.block_workers))]
     w_truth = truth.SurveyTruth()
     totals = WorkerTotals(len(ent))
     drawn: list[dict[str, np.ndarray]] = []
@@ -245,7 +242,7 @@ def _survey_and_population(
     # file order: province, stratum (sections, then the platform stratum), PSU, position in the PSU
     order = np.lexsort((w["pos"], w["unit"], np.where(w["platform"], 9, w["sec"]), w["prov"]))
     survey_df = survey_df.iloc[order].reset_index(drop=True)
-    survey_df["respondent_id"] = population.text(
+    survey_df["respondent_id"] = frames.text(
         np.char.add(f"R{year}-", np.char.zfill(np.arange(1, len(survey_df) + 1).astype(str), 7))
     )
     return survey_df, w_truth, totals

@@ -1,6 +1,6 @@
 """The workforce survey's design: stratified two-stage sampling of the synthetic population.
 
-Second room of the generator, between the population (`population.py`) and the survey rows (`survey.py`).
+Second room of the generator, between the population (`frames.py`, `workers.py`) and the survey rows (`survey.py`).
 
 - **Strata**: province × industry section for enterprise workers (code `44-C`), and one stratum of platform
   workers per province (`PLAT-44`).

@@ -1,6 +1,6 @@
 """Source W: the survey rows of the workers the design drew, as the questionnaire records them.
 
-Fourth room of the generator: it takes the drawn workers (`sample.py` decides who, `population.py` made them)
+Fourth room of the generator: it takes the drawn workers (`sample.py` decides who, `workers.py` made them)
 and adds what only a respondent's row has: the wave, a respondent number, the GB 11643 ID number (its birth
 date agrees with the age on the reference date, 30 June of the wave's year; its sequence is odd for men; its
 region is the hukou's province, which for inter-provincial migrants is not where they work), the stratum and PSU
@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from wfm_synthetic import codes
-from wfm_synthetic.population import NONE_SKILL, PlatformFrame, Workers, text
+from wfm_synthetic.frames import PlatformFrame, text
 from wfm_synthetic.returns import reported_industry_code
+from wfm_synthetic.workers import NONE_SKILL, Workers
 
 
 def reference_year_of(wave: str) -> int:

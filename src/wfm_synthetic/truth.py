@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from wfm_synthetic import codes
-from wfm_synthetic.population import N_PROV, NO_SECTION, NONE_SKILL, Workers
+from wfm_synthetic.frames import N_PROV
+from wfm_synthetic.workers import NO_SECTION, NONE_SKILL, Workers
 
 Truth = dict[str, float | None]
 

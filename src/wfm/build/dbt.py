@@ -39,7 +39,7 @@ _OFFLINE_ENV = {
     "DBT_USE_COLORS": "false",
 }
 
-#: Constant: dbt parses the project again (about 2 s) whenever the vars change.
+#: Constant: dbt parses the whole project again whenever the vars change.
 VARS = ["--vars", "{wfm_incremental: true}"]
 
 _FAILED = {"error", "fail", "runtime error"}
@@ -99,7 +99,7 @@ def build(
     waits for them). `unit_tests=False` leaves dbt's unit tests out of
     a full build too (an incremental one never runs them): they test the SQL against fixtures, not the data,
     and `make test` runs them with every full build of its own; the nightly job leaves them to it, as dbt's
-    documentation advises for production runs (~1 s of a national night, on the build's critical path).
+    documentation advises for production runs (they would sit on the build's critical path).
     """
     warehouse = Path(warehouse).resolve()
     if not warehouse.is_file():
@@ -123,9 +123,9 @@ def build(
         # makes the build full: the last successful build loaded and passed them with these very files.
         # (Cautious: a test of a model against a seed still runs.) The views are left out too: their SQL comes
         # from the project and the registry seed alone, and the last full build created them; recreating them
-        # cost an incremental night ~0.4 s of dbt's compiling on its critical path (the enterprise chain).
+        # would put dbt's compiling of them on the night's critical path (the enterprise chain).
         # So are the tests tagged project_only (dbt_project.yml): their outcome does not depend on the data
-        # (accepted_values of codes the SQL writes itself, not_null of a coalesce; 0.15 s of an incremental night).
+        # (accepted_values of codes the SQL writes itself, not_null of a coalesce).
         args += ["--exclude-resource-type", "unit_test", "--indirect-selection", "cautious"]
         excluded = ["resource_type:seed", "config.materialized:view", "tag:project_only"]
         excluded += [f"tag:{source}" for source in build_plan.skipped]  # their tables stay as the last build left them
@@ -174,9 +174,8 @@ def common_args(warehouse: Path) -> list[str]:
         "--log-level",
         "none",
         # the log file keeps warnings and errors (a failure's node and reason); every node's status and timing
-        # are in the run results (target/run_results.json). At the info level, formatting and writing dbt's
-        # events for every node cost an incremental national build ~0.3 s (4.50 vs 4.01 s, medians of 6
-        # alternated builds, faster in 5)
+        # are in the run results (target/run_results.json). At the info level, dbt would format and write
+        # several events for every node, a cost every build pays for lines nobody reads
         "--log-level-file",
         "warn",
         "--no-use-colors",

@@ -1,4 +1,5 @@
 """What the next build must do: every period (a full build) or only those of batches promoted since the last.
+The first step of `wfm.build`, after ingestion has promoted batches to `raw`.
 
 A build is full the first time, after any change to what the indicators are computed from (`FINGERPRINTED`),
 when a table or view the last full build made is missing, or on request; otherwise it recomputes the periods of

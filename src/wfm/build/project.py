@@ -1,4 +1,5 @@
-"""The dbt project and where its artifacts go: `dbt_project/` in the checkout, `dbt/` in each home."""
+"""The dbt project and where its artifacts go: `dbt_project/` in the checkout, `dbt/` in each home; what
+`wfm.build` and the night's worker pass to dbt."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def dbt_paths(warehouse: Path) -> tuple[Path, Path]:
     `dbt/logs` in its home, beside `warehouse.duckdb`.
 
     Per home rather than in the checkout: builds of two homes from one checkout (the nightly job's and a
-    statistician's trial home, or the test suite's) overwrote each other's run results, and each found the
-    other's profile in dbt's partial-parse state and parsed the whole project again."""
+    statistician's trial home, or the test suite's) would overwrite each other's run results, and each would
+    find the other's profile in dbt's partial-parse state and parse the whole project again."""
     base = Path(warehouse).resolve().parent / "dbt"
     return base / "target", base / "logs"
 

@@ -1,4 +1,5 @@
-"""The gate's tunable numbers: bands, thresholds and reference totals, with the defaults the design sets.
+"""The gate's tunable numbers: bands, thresholds and reference totals, with the defaults the design sets; what
+the batch gate (between ingest and raw) and the marts gate (between the build and publishing) compare with.
 
 They reach the suites in two ways: as GX expectation parameters (`{$PARAMETER: name}` in a suite file) for the
 bounds an expectation checks, and as DuckDB query parameters (`$name` in a profile) for the reference data a

@@ -1,4 +1,5 @@
-"""The reviewed suite files of `expectations/` and their SQL profiles, read into Great Expectations objects.
+"""The reviewed suite files of `expectations/` and their SQL profiles, read into Great Expectations objects: what
+the gate (`wfm.gate`) runs on a batch before promotion and on the marts before publishing.
 
 A suite file (`expectations/<suite>.yml`) lists expectations in GX's own vocabulary (`type`, `kwargs`) plus `meta`
 (`name`, `rule`, `severity`, `protects`, `profile`) and optional `where` / `where_not` filters. Every profile an
@@ -8,7 +9,7 @@ The gate stacks all profile frames of a suite into one frame, so that one GX val
 one under the other, each profile's columns renamed `<profile>__<column>` (null in the other profiles' rows), plus
 the shared `label` and a `profile` column. A column expectation then sees its own profile's values only, because GX
 skips nulls, without a row condition; GX evaluates row conditions with `DataFrame.query` once per metric, which
-made them the larger part of a run. Expectations that count nulls or rows (`expect_table_*`, `*_to_be_null`,
+would make them the larger part of a run. Expectations that count nulls or rows (`expect_table_*`, `*_to_be_null`,
 `*_not_be_null`, `*_non_null_*`) do get the row condition `profile == <their profile>`, and `where` filters become
 row conditions too.
 """

@@ -316,7 +316,7 @@ def ingest_file(
     """Stage, gate and promote one file: what `wfm ingest` does per file (`docs`: see `gate`).
 
     Alone, the three steps of the nightly DAG, each opening the warehouse and committing on its own. With `con`,
-    the connection of a caller ingesting several files in one process (`wfm.night.ingest_all`), the file is
+    the connection of a caller ingesting several files in one process (`wfm.ingest.run.ingest_all`), the file is
     one transaction (`_ingest_at_once`): same rows, quarantine, validations and log, but no landing table (the
     accepted rows go straight into raw, taken out again if the gate refuses the batch). That caller registers
     the `nfkc` function the row checks use (`wfm.ingest.normalize.Nfkc`) on the database once, outside any transaction,
@@ -347,8 +347,7 @@ def _ingest_at_once(
 
     A landing table is what lets the DAG's tasks, separate processes, hand a batch on. In one process the
     accepted rows go straight into raw, inside the transaction, and the gate reads them there (`_batch_views`):
-    a persistent landing table cost a write and a copy of every accepted row (about 2 s of a national night),
-    a TEMP one still a copy (the national survey wave's staging and promotion 1.9 -> 1.6 s)."""
+    a persistent landing table would cost a write and a copy of every accepted row, a TEMP one still a copy."""
     started = time.perf_counter()
     sha = sha256_file(path)
     if _staged_already(con, path, source, sha):  # staged by a crashed three-step run: finish it that way

@@ -4,7 +4,7 @@ Ingestion applies these rules to every row before it reaches `raw`: a row that b
 quarantine with the reason the function returns, prefixed by its column (`uscc_check_digit`,
 `region_code_unknown_province` …, see `docs/reason-codes.md`). Each rule exists twice: here as a small pure
 Python function, and in `codes.sql` beside it as a DuckDB macro of the same name that computes the same thing
-over a whole column at once; `tests/test_codes.py` holds the two to agreement. The reference code lists both
+over a whole column at once; `tests/ingest/test_codes.py` holds the two to agreement. The reference code lists both
 read (provinces, industry divisions, occupation groups, small code lists) are CSV files in `wfm/reference/`,
 described in its README.
 

@@ -1,20 +1,18 @@
--- Code-list validators as DuckDB macros: the set-at-a-time twins of the functions in wfm/codes.py.
+-- Code-list validators as DuckDB macros: the set-at-a-time twins of the functions in wfm/ingest/codes.py.
 --
 -- Ingestion applies these rules to every row of a batch. On a million-row file a per-row Python call is the
--- slow path (about 4 s per million ID numbers), so the same rules exist here, evaluated by DuckDB over whole
--- columns. Each macro has the name, arguments and results of its Python twin, and tests/test_codes.py holds
--- them to agreement: a problem macro returns the reason suffix ('bad_format', 'check_digit',
--- 'unknown_province', 'invalid'), or NULL when the value is valid or NULL. Inputs are already normalised
+-- slow path, so the same rules exist here, evaluated by DuckDB over whole columns. Each macro has the name,
+-- arguments and results of its Python twin, and tests/ingest/test_codes.py holds them to agreement: a problem
+-- macro returns the reason suffix ('bad_format', 'check_digit', 'unknown_province', 'invalid'), or NULL when
+-- the value is valid or NULL. Inputs are already normalised
 -- (trimmed, NFKC, upper-cased): nothing here trims or folds.
 --
--- Installed by wfm.codes.install_sql(con), which first creates the ref.* tables that region_problem,
+-- Installed by wfm.ingest.codes.install_sql(con), which first creates the ref.* tables that region_problem,
 -- industry_section and occupation_problem read: the code lists live in wfm/reference/*.csv, not in this file.
 -- Macros whose names start with an underscore skip the format check; they are for use inside this file.
 --
--- Speed, measured once (DuckDB 2.0.0, 2 threads, 1,000,000 values, half of them corrupted): uscc_problem
--- 0.33 s, id_problem 0.34 s, id_sex 0.10 s, id_birth_date 0.08 s, region_problem, industry_problem,
--- industry_section and occupation_problem 0.05 s each; all of them in one select 1.1 s. The check-character
--- sums are written out term by term: list_sum(list_transform(...)) over a weight list was about 1.6x slower.
+-- The check-character sums are written out term by term: list_sum(list_transform(...)) over a weight list is
+-- markedly slower.
 
 
 -- GB 32100-2015 unified social credit code ------------------------------------------------------------------

@@ -170,8 +170,8 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     """Read a CSV as UTF-8, DuckDB checking every byte as it reads (a UTF-8 BOM is skipped); only a file that
     is not UTF-8 is decoded in Python, to tell GB18030 from neither, and transcoded to a UTF-8 work copy.
 
-    Decoding every file in Python first held the interpreter for ~0.45 s of a national night (the two big
-    files), beside the import of Great Expectations that needs it too. DuckDB's test is as strict as Python's
+    Decoding every file in Python first would hold the interpreter through the large files, while the import
+    of Great Expectations needs it too. DuckDB's test is as strict as Python's
     (it refuses overlong forms and surrogates too)."""
     encoding = "utf-8-sig" if _refuse_binary(path).startswith(codecs.BOM_UTF8) else "utf-8"
     try:
@@ -345,9 +345,9 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
     the file, the number quarantine and raw report: each reader writes the rows in file order into
     `<table>_rows`, with DuckDB's insertion order kept for the statement (the warehouse runs with it off, and a
     parallel read of a large file would otherwise store them out of order), so a row's `rowid` there is its
-    place. The view numbers them from it: a `row_number() OVER ()` in the read ran on one thread (+0.75 s of
-    2 s reading a million-row CSV). Call it outside an open transaction: until the statement commits, DuckDB
-    numbers the new rows from 2^55, not from 0."""
+    place. The view numbers them from it: a `row_number() OVER ()` in the read would run on one thread. Call
+    it outside an open transaction: until the statement commits, DuckDB numbers the new rows from 2^55, not
+    from 0."""
     suffix = path.suffix.lower()
     rows = f"{table}_rows"
     with _file_order(con):

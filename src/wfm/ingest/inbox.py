@@ -1,4 +1,5 @@
-"""The inbox: which delivered files wait, their fingerprint, and where a file goes when it is done.
+"""The inbox, where the flow starts: which delivered files wait, their fingerprint, and where a file goes when
+ingestion is done with it.
 
 A file is identified by the SHA-256 of its bytes. Files are moved out of the inbox untouched: loaded (and
 duplicate) files to `archive/<source>/`, refused ones to `rejected/<source>/` with a `<name>.reason.txt`.

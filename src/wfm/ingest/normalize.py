@@ -72,8 +72,8 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]], list[tup
 
     The third part names the column's parse (the number read from the text, the code a label maps to): computed
     once per row in a step before the typed values, under those names, which the typed value and the conditions
-    read. Written inline, the parse appeared up to ten times per column and DuckDB's planner took ~0.2 s per
-    enterprise file to find the copies again (its common-subexpression pass), on a single thread."""
+    read. Written inline, the parse would appear up to ten times per column, and DuckDB's planner would spend
+    single-threaded time on every file finding the copies again (its common-subexpression pass)."""
     name = col.name
     problems: list[tuple[str, str]] = []
     steps: list[tuple[str, str]] = []
@@ -83,8 +83,8 @@ def typed(col: Column, value: str) -> tuple[str, list[tuple[str, str]], list[tup
         return f'"{name}__{kind}"'
 
     if col.kind in ("int", "number"):
-        # thousands separators only where they separate thousands: '1,5' or '1,2,3' is not a number (it was 15
-        # and 123); a value without a comma goes straight to the cast
+        # thousands separators only where they separate thousands: '1,5' or '1,2,3' is not a number (not 15
+        # or 123); a value without a comma goes straight to the cast
         grouped = f"regexp_full_match({value}, '{_THOUSANDS}')"
         number = step(
             "number",
@@ -182,7 +182,7 @@ class Nfkc:
 #: Printable ASCII and the CJK Unified Ideographs (U+4E00–9FFF) are NFKC-stable, and nearly every value is made
 #: of them alone (codes, numbers, 是/否, names): those never leave DuckDB. Anything else (tabs and line breaks,
 #: full-width digits, circled numbers, ligatures, compatibility ideographs …) goes through the real NFKC (`Nfkc`)
-#: and the full trim. tests/test_ingest.py holds the result equal to Python's unicodedata. (U+0001 is allowed:
+#: and the full trim. tests/ingest/test_formats.py holds the result equal to Python's unicodedata. (U+0001 is allowed:
 #: it separates the values in `special_row`.)
 _SPECIAL = r"[^\x{01}\x{20}-\x{7E}\x{4E00}-\x{9FFF}]"
 #: A value of the row joined by `special_row` that starts or ends with a space (a value is between two U+0001
@@ -194,11 +194,10 @@ def special_row(columns: list[str]) -> str:
     """SQL: true when any of the row's `columns` holds a character outside `_SPECIAL`'s plain set, or starts or
     ends with a space: the rows whose values `nfkc_text(plain=True)` would not leave as they are.
 
-    One regular expression over the joined row instead of one per value, and the rare special rows (about 1 %)
-    normalised apart: at a million rows of 35 columns the per-value test, a trim with a character list and the
-    Python NFKC function called on every chunk that held one special value were most of the checking time.
-    Testing the spaces here too spares the other rows a trim of every value (the national survey wave's check
-    4.86 → 4.14 s, the enterprise returns' 2.82 → 2.55 s, medians of 6 alternated runs, the same rows out).
+    One regular expression over the joined row instead of one per value, and the rare special rows normalised
+    apart: at a million rows of 35 columns, a test per value, a trim with a character list and the Python NFKC
+    function called on every chunk that holds one special value would be most of the checking time. Testing the
+    spaces here too spares the other rows a trim of every value.
     """
     return f"regexp_matches(concat_ws(chr(1), {', '.join(columns)}), '{_SPECIAL}|{_EDGE_SPACE}')"
 
@@ -223,7 +222,6 @@ def equals_any(expression: str, values: list[str]) -> str:
     """SQL: `expression` equals one of `values` (NULL when it is NULL), as `IN (…)` would say.
 
     Written as equalities joined by OR because DuckDB plans an `IN` list of constants as a join against the
-    list (the `in_clause` rewrite), one per column here: the query that checks a file took 0.13 s instead of
-    0.28 s to plan and run on ten rows, and 4.8 s instead of 5.1 s on the 875,000-row survey wave (3 runs
-    each, alternated), with the same result."""
+    list (the `in_clause` rewrite), one per column here, which makes the query that checks a file slower to
+    plan and to run, on ten rows as on a national wave, for the same result."""
     return "(" + " OR ".join(f"{expression} = {sql_literal(v)}" for v in values) + ")"

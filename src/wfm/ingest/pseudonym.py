@@ -1,4 +1,5 @@
-"""Personal data: the ID number becomes a keyed hash at ingest, contact fields are dropped.
+"""Personal data: the ID number becomes a keyed hash at ingest, contact fields are dropped, before staging
+(`wfm.ingest.staging`) writes anything to the warehouse file.
 
 `data-contract.md` forbids clear ID numbers, names and phones anywhere in the warehouse. Ingestion derives and
 checks sex, birth date and province from the ID number, then replaces it by HMAC-SHA256 under a secret key that

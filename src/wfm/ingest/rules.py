@@ -5,8 +5,8 @@ reason codes of every rule it breaks (`docs/reason-codes.md`). A row with no rea
 it to quarantine. The code rules (GB 32100, GB 11643, GB/T 2260, GB/T 4754, occupation codes) are the SQL macros of
 `wfm.ingest.codes`, held equal to their Python twins by tests. Duplicates are checked against the batch itself and
 against what the warehouse already holds: a row is a duplicate when an earlier row of the file or a row in `raw`
-has its key. Both are semi-joins; a row_number() window over the key carried every column through its sort,
-0.25 s more on the national survey wave (5.32 vs 5.07 s, medians of 11 alternated runs; same reasons).
+has its key. Both are semi-joins: a row_number() window over the key would carry every column through its
+sort.
 """
 
 from __future__ import annotations
@@ -110,8 +110,7 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
 
     def normalised(special: bool) -> str:
         # a special row's values are tested one by one: NFKC, a Python function, then gets the few values that
-        # need it rather than all of the row's (the generator's small files have ~15 % special rows, nearly
-        # all with one special value; their check 0.59 -> 0.49 s, same output on the six national files)
+        # need it rather than all of the row's (a special row nearly always has a single special value)
         return ",\n      ".join(
             nfkc_text(f'"{c.name}"', plain=not special) + f' AS "{c.name}"'
             if c.name in present

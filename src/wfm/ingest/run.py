@@ -84,10 +84,9 @@ def _ingest_side_by_side(
     A file's rows are checked for duplicates against its source's earlier files, so a source's files go one
     after the other; the two sources share nothing but the audit tables, to which both only append. Side by
     side, one source's single-threaded stretches (Great Expectations' validation in Python, the small files'
-    one-row-group scans, commits) leave the machine's second core to the other's DuckDB queries: the national
-    night's ingestion 20.9 → 20.1 s (medians of three alternated pairs), for a peak memory of 3.0 GiB instead
-    of 2.2 (the two large files are checked at once). An error stops both sources before their next file and
-    is raised here once both have stopped."""
+    one-row-group scans, commits) leave the machine's second core to the other's DuckDB queries, at the price
+    of a higher peak of memory (the two large files are checked at once). An error stops both sources before
+    their next file and is raised here once both have stopped."""
     queues: dict[Source, list[tuple[int, Path]]] = {}
     for i, (source, path) in enumerate(todo):
         queues.setdefault(source, []).append((i, path))

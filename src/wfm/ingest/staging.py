@@ -1,4 +1,5 @@
-"""Staging: a file read into a TEMP table becomes checked, typed, pseudonymised rows and quarantined rows.
+"""Staging: a file read into a TEMP table becomes checked, typed, pseudonymised rows and quarantined rows; the
+step of ingestion between reading a file (`wfm.ingest.formats`) and gating its batch (`wfm.ingest.batch`).
 
 The row rules (`wfm.ingest.rules`) give every row its reasons; rows without one go into the batch (a landing
 table, or straight into the source's raw table inside the caller's transaction), the others into
@@ -71,7 +72,8 @@ def stage_rows(
     extra_json = f"json_object({extra_pairs})" if extras else "CAST(NULL AS JSON)"
     person_key = f"CASE WHEN c.id_number IS NOT NULL THEN {pseudonym.hmac_sql('c.id_number')} END AS person_key"
     ordered = [person_key if name == "person_key" else f'c."{name}"' for name, _ in contract_columns(source)]
-    # the file's text is joined back only for columns outside the contract (0.7 s of a million rows otherwise)
+    # the file's text is joined back only for columns outside the contract: joining it for every row would
+    # cost a pass over the whole file
     rows = f"{checked} c JOIN {text} t USING (row_number)" if extras else f"{checked} c"
     into = f"INSERT INTO {RAW_TABLE[source]}" if landing is None else f"CREATE OR REPLACE TABLE {landing} AS"
     try:

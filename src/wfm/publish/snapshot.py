@@ -19,10 +19,12 @@ A rename is atomic on POSIX: a reader resolving any of these paths gets the old 
 and the three always agree. A reader that already has the old snapshot open keeps reading it: its file is
 neither rewritten nor (until two publications later) even unlinked, and an unlinked file lives until closed.
 
-Why versions rather than renaming a file over `marts.duckdb` (the first design): that made the snapshot atomic,
-but the Parquet folder was swapped separately and the previous one deleted at once, so a BI query that had
-listed the old files failed opening them, and a reader could pair one night's snapshot with another's Parquet.
-Now the previous version is kept until the next publication, and one link switches everything.
+Why versions rather than renaming a new file over `marts.duckdb`: that would make the snapshot atomic, but the
+Parquet folder would be swapped separately and the previous one deleted at once, so a BI query that had listed
+the old files would fail opening them, and a reader could pair one night's snapshot with another's Parquet. With
+versions the previous one is kept until the next publication, and one link switches everything. A `published/`
+folder in the unversioned layout (a real `marts.duckdb` file and `parquet/` folder, no `current`) is converted
+by its next publish.
 
 Only one publish runs at a time (a lock file); at its start it removes what a killed run left behind (versions
 without a manifest, temporary links), so a crash at any point leaves the last good version current and the next
@@ -225,8 +227,8 @@ def switch(published: Path, folder: Path) -> str | None:
     current = published / "current"
     previous = Path(os.readlink(current)).name if current.is_symlink() else None
     _link(current, f"versions/{folder.name}")
-    # Normally already in place (no-ops); on the first publish after the one-file layout, these renames replace
-    # the old real file and folder links, after `current` exists, so they never point into nothing.
+    # Normally already in place (no-ops); in the unversioned layout, these renames replace the real file and
+    # folders by links, after `current` exists, so they never point into nothing.
     for name in STABLE_LINKS:
         _link(published / name, f"current/{name}")
     _fsync(published)
@@ -237,7 +239,7 @@ def _link(link: Path, target: str) -> None:
     """Make `link` a symlink to `target` by renaming a new link over it: readers see the old or the new."""
     if link.is_symlink() and os.readlink(link) == target:
         return
-    if link.is_dir() and not link.is_symlink():  # a real folder of the first layout: rename cannot replace it
+    if link.is_dir() and not link.is_symlink():  # a real folder of the unversioned layout: rename cannot replace it
         link.rename(link.with_name(f".legacy-{link.name}-{uuid.uuid4().hex[:8]}"))
     tmp = link.with_name(f".tmp-link-{link.name}-{uuid.uuid4().hex[:8]}")
     tmp.symlink_to(target)
@@ -245,8 +247,9 @@ def _link(link: Path, target: str) -> None:
 
 
 def clean_stale(published: Path) -> None:
-    """Remove what killed runs left: unfinished versions, temporary links and files, and the folders of the first
-    layout once no link points at them. Runs under the publish lock, so nothing here is another run's work."""
+    """Remove what killed runs left: unfinished versions, temporary links and files, and the folders of the
+    unversioned layout once no link points at them. Runs under the publish lock, so nothing here is another
+    run's work."""
     current = published / "current"
     live = Path(os.readlink(current)).name if current.is_symlink() else None
     for folder in (published / "versions").iterdir():
@@ -254,7 +257,7 @@ def clean_stale(published: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
     targets = {os.readlink(p) for p in published.iterdir() if p.is_symlink()}
     for path in published.iterdir():
-        if path.name.startswith((".tmp-link-", ".marts.")):  # ours, and the first layout's temporary snapshots
+        if path.name.startswith((".tmp-link-", ".marts.")):  # ours, and the unversioned layout's temporary snapshots
             path.unlink(missing_ok=True)
         elif path.name.startswith((".legacy-", "parquet-")) and path.name not in targets:
             if path.is_dir() and not path.is_symlink():

@@ -1,15 +1,15 @@
-"""The synthetic population: enterprises of sections B–E, their workers, and platform workers.
+"""The synthetic workers: every worker of the enterprises and platform areas of `frames.py`, block by block.
 
-First room of the generator. Everything else is drawn from what is made here: the enterprise returns are a
-census of these enterprises (`returns.py`), the survey is a sample of these workers (`sample.py`), and the
-survey's ground truth is computed on all of them (`truth.py`). Workers are never held all at once at national
-scale: they are generated enterprise block by enterprise block (`blocks`, then `run.py`), each block from its own
-random stream, so the result does not depend on how the blocks are processed.
+Made unit by unit from the frames of `frames.py`. The survey is a sample of these workers (`sample.py`), the
+enterprise returns aggregate their counts (`returns.py`), and the survey's ground truth is computed on all of
+them (`truth.py`). Workers are never held all at once at national scale: they are generated enterprise block by
+enterprise block (`blocks`, then `run.py`), each block from its own random stream, so the result does not
+depend on how the blocks are processed.
 
-Orders of magnitude follow published figures (cited where used): enterprise sizes are log-normal with a Pareto
-tail, wages are log-normal around the NBS 农民工监测调查报告 level, hours around its ~49 hours a week. Attributes
-are drawn from latent scores that depend on one another (education on age and hukou, skill on education and
-experience, wage on skill, province, industry and ownership …) rather than as independent coin flips.
+Orders of magnitude follow published figures (cited where used): wages are log-normal around the NBS
+农民工监测调查报告 level, hours around its ~49 hours a week. Attributes are drawn from latent scores that depend
+on one another (education on age and hukou, skill on education and experience, wage on skill, province,
+industry and ownership …) rather than as independent coin flips.
 """
 
 from __future__ import annotations
@@ -19,17 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from wfm_synthetic import codes
+from wfm_synthetic.frames import PlatformFrame, sigmoid
 
-N_PROV = len(codes.PROVINCE_CODES)
 NONE_SKILL = 8  # skill index of "no skill level" (L0..L7 are 0..7)
 NO_SECTION = 4  # section index of a platform worker without an industry code
 
-_SECTION_FIRM_WEIGHT = np.array([0.04, 0.78, 0.03, 0.15])  # share of enterprises by section B, C, D, E
-_SECTION_MEDIAN_SIZE = np.array([22.0, 11.0, 18.0, 20.0])  # median employees (mining and building are larger)
-_SECTION_STATE = np.array([0.25, 0.04, 0.50, 0.10])  # share state-controlled (utilities and mines mostly are)
-_SECTION_WAGE = np.array([1.15, 1.00, 1.30, 1.08])  # relative wage level of the section
-_SECTION_PRODUCTIVITY = np.array([110.0, 75.0, 260.0, 55.0])  # median revenue per worker, 万元 a year
 _SECTION_MALE = np.array([0.85, 0.62, 0.74, 0.88], dtype=np.float32)
 # agricultural hukou share (construction is mostly 农民工)
 _SECTION_MIGRANT = np.array([0.45, 0.55, 0.20, 0.75], dtype=np.float32)
@@ -47,210 +41,6 @@ _EDU_CUTS_PLATFORM = np.array([-0.1, 0.9, 1.7, 2.6], dtype=np.float32)
 # NBS 2024年农民工监测调查报告: migrant workers' average monthly income 4,961 yuan. The base below is tuned so
 # that agricultural-hukou workers of the synthetic population average close to 5,000 yuan a month.
 _WAGE_BASE = 2820.0
-
-
-def text(values: np.ndarray | str, n: int | None = None) -> pd.Series:
-    """A text column as plain Python strings (object dtype): pandas would otherwise store it as Arrow strings and
-    convert back and forth at every take and comparison, which costs seconds at a million rows."""
-    if isinstance(values, str):
-        values = np.full(n or 0, values, dtype=object)
-    return pd.Series(np.asarray(values, dtype=object), dtype=object)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1 / (1 + np.exp(-x))
-
-
-def _logit(p: np.ndarray | float) -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    return np.log(p / (1.0 - p))
-
-
-def _choice(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
-    cum = np.cumsum(weights / weights.sum())
-    return np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(weights) - 1)
-
-
-def _region_codes(prov_idx: np.ndarray, rng: np.random.Generator, city_level: bool = False) -> np.ndarray:
-    """Real-looking GB/T 2260 codes: province + prefecture (01 the capital, most often) + county or 00."""
-    n = prov_idx.shape[0]
-    city = np.where(rng.random(n) < 0.35, 1, rng.integers(1, 10, n))
-    county = np.zeros(n, dtype=np.int64) if city_level else rng.integers(1, 13, n)
-    prov = np.array(codes.PROVINCE_CODES).astype(np.int64)[prov_idx]
-    return np.char.zfill((prov * 10000 + city * 100 + county).astype(str), 6)
-
-
-# --- enterprises -----------------------------------------------------------------------------------------------
-
-_BRANDS = np.array(list("华恒兴宏达鑫盛泰隆昌瑞丰源润新远中金博凯嘉顺永利安德信诚天宇星辰海峰明光"))
-_SUFFIX = np.array(["有限公司", "有限责任公司", "股份有限公司", "集团有限公司"])
-
-
-def _province_section_weights() -> np.ndarray:
-    """Joint weight of (province, section) among enterprises: mines sit where the coal and ore are."""
-    prov_w = np.array([codes.PROVINCE_WEIGHT[p] for p in codes.PROVINCE_CODES])
-    w = prov_w[:, None] * _SECTION_FIRM_WEIGHT[None, :]
-    adjust = {
-        "B": {
-            "14": 6,
-            "15": 5,
-            "61": 4,
-            "65": 4,
-            "23": 3,
-            "52": 3,
-            "62": 2,
-            "64": 3,
-            "63": 3,
-            "31": 0.2,
-            "11": 0.3,
-            "12": 0.5,
-            "44": 0.3,
-            "33": 0.3,
-            "32": 0.3,
-            "35": 0.5,
-            "46": 0.5,
-        },
-        "D": {"54": 3, "63": 3, "65": 2, "52": 2, "53": 2, "15": 2, "64": 2},
-        "E": {"11": 1.5, "50": 1.5, "51": 1.4, "54": 2, "63": 1.5},
-    }
-    for s, table in adjust.items():
-        si = codes.SECTIONS.index(s)
-        for p, f in table.items():
-            w[codes.PROVINCE_CODES.index(p), si] *= f
-    return w
-
-
-def make_enterprises(n: int, rng: np.random.Generator, size_cap: int) -> pd.DataFrame:
-    """The enterprise frame: one row per enterprise, the same in every period (sizes move per period).
-
-    Every province × section cell gets at least three enterprises, so every survey stratum has enough units for
-    its two or more PSUs and no cell is confidential by construction alone.
-    """
-    w = _province_section_weights()
-    n_cells = w.size
-    forced = np.repeat(np.arange(n_cells), 3)
-    cell = np.concatenate([forced, _choice(rng, max(n - forced.size, 0), w.ravel())])[:n]
-    cell = cell[rng.permutation(cell.size)]
-    prov_idx, sec_idx = np.divmod(cell, len(codes.SECTIONS))
-
-    # division within its section, then a real class of the division (uniform)
-    division = np.empty(n, dtype="U2")
-    industry_class = np.empty(n, dtype="U4")
-    for si, s in enumerate(codes.SECTIONS):
-        divs = [d for d in codes.DIVISIONS if codes.section_of_division(d) == s]
-        mask = sec_idx == si
-        dpick = _choice(rng, int(mask.sum()), np.array([codes.DIVISION_WEIGHT[d] for d in divs]))
-        division[mask] = np.array(divs)[dpick]
-    for d in codes.DIVISIONS:
-        mask = division == d
-        classes = np.array(codes.INDUSTRY_CLASSES[d])
-        industry_class[mask] = classes[rng.integers(0, classes.size, int(mask.sum()))]
-
-    state = rng.random(n) < _SECTION_STATE[sec_idx]
-    # size: log-normal body with a Pareto tail (2.5 % of firms), state firms larger (the big SOEs)
-    body = np.exp(np.log(_SECTION_MEDIAN_SIZE[sec_idx]) + 1.15 * rng.standard_normal(n)) * np.where(state, 2.5, 1)
-    tail = 100.0 * (1.0 - rng.random(n)) ** (-1 / 1.2)
-    size = np.where(rng.random(n) < 0.025, np.maximum(body, tail), body)
-    size = np.clip(np.round(size), 1, size_cap).astype(np.int64)
-    log_size = np.log10(size)
-
-    quality = rng.standard_normal(n) + 0.5 * state + 0.3 * log_size  # how formal the firm's management is
-    has_union = rng.random(n) < _sigmoid(-1.6 + 1.0 * log_size + 2.0 * state + 0.5 * quality)
-    prov_wage = np.array([codes.PROVINCE_WAGE[p] for p in codes.PROVINCE_CODES])[prov_idx]
-    wage_factor = (
-        prov_wage
-        * _SECTION_WAGE[sec_idx]
-        * np.where(state, 1.08, 1.0)
-        * size**0.04
-        * np.exp(0.12 * rng.standard_normal(n))
-    )
-    productivity = (
-        _SECTION_PRODUCTIVITY[sec_idx] * np.where(state, 1.3, 1.0) * size**0.08 * np.exp(0.6 * rng.standard_normal(n))
-    )
-
-    reg_state = np.array(list(codes.REGISTRATION_STATE))
-    reg_other = np.array(list(codes.REGISTRATION_OTHER))
-    registration = np.where(
-        state,
-        reg_state[_choice(rng, n, np.array(list(codes.REGISTRATION_STATE.values())))],
-        reg_other[_choice(rng, n, np.array(list(codes.REGISTRATION_OTHER.values())))],
-    )
-
-    region = _region_codes(prov_idx, rng)
-    # The USCC carries the region of registration, which is not always where the firm produces (contract: the
-    # return's region_code is where it produces); 5 % are registered in their provincial capital instead.
-    capital = np.char.add(np.array(codes.PROVINCE_CODES)[prov_idx], "0100")
-    registered = np.where(rng.random(n) < 0.05, capital, region)
-    uscc = codes.make_usccs(registered, np.arange(n), rng)
-
-    names = _enterprise_names(prov_idx, division, registration, size, rng)
-    return pd.DataFrame(
-        {
-            "prov": prov_idx.astype(np.int8),
-            "sec": sec_idx.astype(np.int8),
-            "division": text(division),
-            "industry_class": text(industry_class),
-            "state": state,
-            "base_size": size,
-            "quality": quality,
-            "has_union": has_union,
-            "wage_factor": wage_factor,
-            "productivity": productivity,
-            "registration_type": registration.astype(np.int64),
-            "region_code": text(region),
-            "uscc": text(uscc),
-            "enterprise_name": text(names),
-        }
-    )
-
-
-def _enterprise_names(
-    prov_idx: np.ndarray, division: np.ndarray, registration: np.ndarray, size: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """Fake names: province + two brand characters + a word for the trade + a legal-form suffix."""
-    n = prov_idx.shape[0]
-    prov_name = np.array(list(codes.PROVINCES.values()))[prov_idx]
-    brand = np.char.add(_BRANDS[rng.integers(0, _BRANDS.size, n)], _BRANDS[rng.integers(0, _BRANDS.size, n)])
-    word = np.array([codes.DIVISION_WORD[d] for d in codes.DIVISIONS])[
-        np.searchsorted(np.array(codes.DIVISIONS), division)
-    ]
-    suffix = np.where(np.isin(registration, [160, 174]), 2, np.where(size >= 1000, 3, rng.integers(0, 2, n)))
-    names = np.char.add(np.char.add(np.char.add(prov_name, brand), word), _SUFFIX[suffix])
-    # a few names hold a comma (the CSV must quote them); NFKC folds a full-width comma to this one anyway
-    return np.where(rng.random(n) < 0.005, np.char.add(names, "(一分厂,二分厂)"), names).astype(object)
-
-
-def period_sizes(base_size: np.ndarray, year: int, rng: np.random.Generator, size_cap: int) -> np.ndarray:
-    """Employees at the end of `year`: the firm's base size with a little growth and noise per period."""
-    drift = np.exp(0.06 * rng.standard_normal(base_size.shape[0]) + 0.01 * (year - 2026))
-    return np.clip(np.round(base_size * drift), 1, size_cap).astype(np.int64)
-
-
-# --- platform work ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlatformFrame:
-    """Areas (prefecture-level cities) where platform workers are counted: the PSUs of the platform strata."""
-
-    prov: np.ndarray  # province index of each area
-    region_code: np.ndarray  # 6-digit code of the area (prefecture level, county part 00)
-    size: np.ndarray  # platform workers in the area
-
-
-def make_platform_frame(total: int, rng: np.random.Generator, min_size: int) -> PlatformFrame:
-    """Spread `total` platform workers over 3–8 areas per province (more areas where there is more work)."""
-    prov_w = np.array([codes.PROVINCE_WEIGHT[p] for p in codes.PROVINCE_CODES]) ** 0.7  # platforms are urban
-    n_area = 3 + np.round(5 * prov_w / prov_w.max()).astype(int)
-    prov = np.repeat(np.arange(N_PROV), n_area)
-    share = np.repeat(prov_w / prov_w.sum() / n_area, n_area) * rng.gamma(4.0, 0.25, prov.size)
-    size = np.maximum(np.round(total * share / share.sum()), min_size).astype(np.int64)
-    # one area per prefecture: the capital (01) first, then other prefectures
-    city = np.concatenate([np.arange(1, k + 1) for k in n_area])
-    prov_code = np.array(codes.PROVINCE_CODES).astype(np.int64)[prov]
-    region = np.char.zfill((prov_code * 10000 + city * 100).astype(str), 6)
-    return PlatformFrame(prov=prov, region_code=region, size=size)
-
 
 # --- workers ---------------------------------------------------------------------------------------------------
 
@@ -331,12 +121,12 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     extra = _SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * _f(migrant) - 1.0 * quality + 5.0 * _z(rng, n)
     hours = np.clip(40 + np.round(np.maximum(extra, 0)), 30, 84).astype(np.int16)
 
-    p_train = _sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible)
+    p_train = sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible)
     has_union = e["has_union"].to_numpy()[local]
     union_p = np.where(has_union, np.where(state_b, 0.92, 0.78) * np.where(form == 1, 1.0, 0.6), 0.02)
-    soc_p = _sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * flexible - 0.4 * is_building)
-    arrears_p = _sigmoid(-4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
-    comp_p = _sigmoid(-2.7 + 0.8 * state + 0.35 * graded * _f(skill >= 2) + 0.2 * log_size)
+    soc_p = sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * flexible - 0.4 * is_building)
+    arrears_p = sigmoid(-4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
+    comp_p = sigmoid(-2.7 + 0.8 * state + 0.35 * graded * _f(skill >= 2) + 0.2 * log_size)
     out = _finish(
         rng,
         n,
@@ -468,7 +258,7 @@ def _contracts(
 ) -> np.ndarray:
     """Labour-contract type: unsigned contracts concentrate on building sites and in small private firms."""
     u = _u(rng, form.shape[0])
-    p_none = _sigmoid(-2.6 + 1.3 * is_building - 0.6 * quality - 1.5 * state - 0.3 * (log_size - 1.5))
+    p_none = sigmoid(-2.6 + 1.3 * is_building - 0.6 * quality - 1.5 * state - 0.3 * (log_size - 1.5))
     p_open = np.clip(0.10 + 0.25 * state + 0.008 * np.maximum(age - 30, 0), 0, 0.8) * (1 - p_none)
     p_task = (0.02 + 0.08 * is_building) * (1 - p_none)
     direct = np.where(u < p_none, 9, np.where(u < p_none + p_open, 1, np.where(u < p_none + p_open + p_task, 3, 2)))
@@ -531,12 +321,12 @@ def _finish(
     overtime = np.clip(np.round(overtime), 0, 200).astype(np.int16)
     trained = _u(rng, n) < p_train
     t_hours = np.where(trained, np.clip(np.round(24 * np.exp(0.8 * _z(rng, n))), 1, 400), 0)
-    continuing = _u(rng, n) < _sigmoid(-3.0 + 0.6 * _f(education >= 3) - 0.05 * (agef - 30))
+    continuing = _u(rng, n) < sigmoid(-3.0 + 0.6 * _f(education >= 3) - 0.05 * (agef - 30))
     union = _u(rng, n) < union_p
-    party = _u(rng, n) < _sigmoid(
+    party = _u(rng, n) < sigmoid(
         -3.7 + 0.6 * _f(education >= 4) + 1.4 * state + 0.02 * (agef - 30) + 0.5 * _f(graded & (skill >= 4))
     )
-    innovation = _u(rng, n) < _sigmoid(-2.6 + 0.5 * state + 0.4 * _f(graded & (skill >= 3)) + 0.3 * _f(education >= 3))
+    innovation = _u(rng, n) < sigmoid(-2.6 + 0.5 * state + 0.4 * _f(graded & (skill >= 3)) + 0.3 * _f(education >= 3))
     arrears = _u(rng, n) < arrears_p
     # the three senses share one latent well-being: better paid, unionised, skilled, not owed wages, shorter hours
     mood = (
