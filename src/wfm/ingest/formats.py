@@ -146,20 +146,50 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _ends_mid_row(path: Path, n_columns: int) -> bool:
-    """True when the file stops inside a row: an open quote, or a last record with too few fields."""
+    """True when the file stops inside its last row: no line break (LF or CR) at its end, and a last line with
+    an open quote or too few fields. Asked only of a file DuckDB could not read: a quoted value may span lines,
+    so a last line alone does not tell a complete file from a cut one."""
     with path.open("rb") as fh:
         fh.seek(0, io.SEEK_END)
         size = fh.tell()
         fh.seek(max(0, size - 65536))
         tail = fh.read()
-    if tail.endswith(b"\n"):
+    if not tail or tail.endswith((b"\n", b"\r")):
         return False
-    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+    if cut < 0 and size > len(tail):
+        return False  # a last line longer than the tail read: DuckDB's reason stands
+    last = tail[cut + 1 :].decode("utf-8", errors="replace")
     try:
         fields = next(csv.reader([last], strict=True))
     except (csv.Error, StopIteration):
         return True
     return last.count('"') % 2 == 1 or len(fields) < n_columns
+
+
+def _csv_refusal(message: str, path: Path, utf8: Path, n_columns: int) -> FileRefused:
+    """The refusal for DuckDB's CSV error `message`. The message quotes the offending line, which may hold
+    personal data: only the line's number, sizes and field counts are taken from it."""
+    line = re.search(r"[Ll]ine:? (\d+)", message)
+    row = int(line.group(1)) - 1 if line else None
+    if too_long := re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message):
+        limit, size = (int(n) for n in too_long.groups())
+        return FileRefused(
+            f"a row is {size:,} bytes long; a row may hold at most {limit:,} bytes",
+            file=path.name,
+            row=row,
+            rule="row_too_long",
+        )
+    if _ends_mid_row(utf8, n_columns):
+        return FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
+    if "unterminated quote" in message:
+        return FileRefused("a quoted value is opened and never closed", file=path.name, row=row, rule="unreadable")
+    if fields := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message):
+        expected, found = fields.groups()
+        return FileRefused(
+            f"a row has {found} fields where the header has {expected}", file=path.name, row=row, rule="unreadable"
+        )
+    return FileRefused("a row does not parse as CSV", file=path.name, row=row, rule="unreadable")
 
 
 class _NotUtf8(Exception):
@@ -204,8 +234,6 @@ def _load_csv(
     if headers and headers[0].startswith("\ufeff"):
         headers[0] = headers[0][1:]
     names, extra = map_headers(headers, source, path)
-    if _ends_mid_row(utf8, len(names)):
-        raise FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
     # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
     select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
@@ -222,14 +250,7 @@ def _load_csv(
     except duckdb.Error as exc:
         if "Invalid unicode" in str(exc):
             raise _NotUtf8 from None
-        line = re.search(r"[Ll]ine:? (\d+)", str(exc))
-        # DuckDB's message quotes the offending line, which may hold personal data: keep only its number.
-        raise FileRefused(
-            "a row does not parse as CSV (wrong number of fields or a broken quote)",
-            file=path.name,
-            row=int(line.group(1)) - 1 if line else None,
-            rule="unreadable",
-        ) from None
+        raise _csv_refusal(str(exc), path, utf8, len(names)) from None
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return FileInfo("csv", encoding, rows, [n for n in names if n not in extra], extra)
 

@@ -1,0 +1,99 @@
+"""Files as old or careless reporting systems write them: every row of a readable file loads, and a file that
+cannot be read is refused with the reason that is true of it, in a message that quotes none of its values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import query, survey_rows, write_csv
+
+from wfm.config import Home
+from wfm.ingest import ingest_file
+from wfm.ingest.batch import BatchOutcome
+
+
+def _refused(home: Home, path: Path, source: str = "survey") -> tuple[str, str]:
+    """(reason code, whole reason text) of a file the intake refuses: the outcome, the log and the reason file."""
+    name = path.name
+    out = ingest_file(home, path, source, "t")
+    assert out.outcome == "rejected", out.line()
+    assert out.rows_accepted == 0
+    ((logged,),) = query(home, "SELECT reason FROM audit.load_log WHERE file_name = ? AND outcome = 'rejected'", [name])
+    written = (home.rejected / source / (name + ".reason.txt")).read_text(encoding="utf-8")
+    code = written.splitlines()[0]
+    assert logged.startswith(code)
+    return code, "\n".join([out.line(), logged, written])
+
+
+def _loaded(home: Home, path: Path, source: str = "survey") -> BatchOutcome:
+    out = ingest_file(home, path, source, "t")
+    assert out.outcome == "loaded", out.line()
+    assert out.rows_read == out.rows_accepted + out.rows_quarantined
+    return out
+
+
+# --- line endings ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_file_with_cr_only_line_endings_loads_every_row(home: Home, tmp_path: Path, encoding: str) -> None:
+    path = write_csv(tmp_path / "mac.csv", survey_rows(7), encoding=encoding, chinese=True)
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\r"))
+    assert b"\n" not in path.read_bytes()
+    out = _loaded(home, path)
+    assert (out.rows_read, out.rows_accepted) == (7, 7)
+    assert query(home, "SELECT max(row_number), max(respondent_id) FROM raw.survey_responses") == [(7, "R00006")]
+
+
+def test_a_cr_only_file_cut_in_its_last_row_is_truncated(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "mac.csv", survey_rows(5))
+    data = path.read_bytes().replace(b"\r\n", b"\r")
+    path.write_bytes(data[:-40])
+    assert _refused(home, path)[0] == "truncated"
+
+
+def test_a_last_value_that_spans_lines_loads_without_a_final_line_break(home: Home, tmp_path: Path) -> None:
+    rows = [{**r, "remarks": ""} for r in survey_rows(4)]
+    rows[-1]["remarks"] = 'first line\r\nsecond "quoted" line'
+    path = write_csv(tmp_path / "w.csv", rows)
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    assert _loaded(home, path).rows_read == 4
+
+
+def test_a_last_row_longer_than_the_tail_read_loads_without_a_final_line_break(home: Home, tmp_path: Path) -> None:
+    rows = [{**r, "remarks": "备注" * 50_000 if i == 3 else ""} for i, r in enumerate(survey_rows(4))]
+    path = write_csv(tmp_path / "w.csv", rows)
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    assert _loaded(home, path).rows_read == 4
+
+
+# --- long rows and broken rows -----------------------------------------------------------------------------------
+
+
+def test_a_row_longer_than_duckdb_reads_is_refused_as_too_long_not_as_a_broken_quote(
+    home: Home, tmp_path: Path
+) -> None:
+    rows = [{**r, "remarks": "x" * 2_200_000 if i == 2 else ""} for i, r in enumerate(survey_rows(5))]
+    code, text = _refused(home, write_csv(tmp_path / "w.csv", rows))
+    assert code == "row_too_long"
+    assert "row 3" in text and "2,2" in text and "quote" not in text
+    assert "xxxx" not in text
+
+
+def test_a_ragged_row_is_refused_with_its_field_counts_and_no_value(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(5))
+    lines = path.read_bytes().split(b"\r\n")
+    lines[2] += b",R99999-secret"
+    path.write_bytes(b"\r\n".join(lines))
+    code, text = _refused(home, path)
+    assert code == "unreadable"
+    assert "row 2" in text and "36 fields where the header has 35" in text
+    assert "R99999" not in text and "R00001" not in text
+
+
+def test_a_quote_never_closed_in_the_middle_is_not_called_truncated(home: Home, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "w.csv", survey_rows(5))
+    path.write_bytes(path.read_bytes().replace(b"R00002", b'"R00002', 1))
+    code, text = _refused(home, path)
+    assert code == "unreadable" and "never closed" in text and "R00002" not in text
