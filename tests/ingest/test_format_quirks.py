@@ -3,10 +3,12 @@ cannot be read is refused with the reason that is true of it, in a message that 
 
 from __future__ import annotations
 
+import csv
+import json
 from pathlib import Path
 
 import pytest
-from conftest import query, survey_rows, write_csv
+from conftest import enterprise_rows, query, survey_rows, write_csv, write_xlsx
 
 from wfm.config import Home
 from wfm.ingest import ingest_file
@@ -97,3 +99,73 @@ def test_a_quote_never_closed_in_the_middle_is_not_called_truncated(home: Home, 
     path.write_bytes(path.read_bytes().replace(b"R00002", b'"R00002', 1))
     code, text = _refused(home, path)
     assert code == "unreadable" and "never closed" in text and "R00002" not in text
+
+
+# --- headers -----------------------------------------------------------------------------------------------------
+
+
+def test_a_header_less_file_is_refused_without_quoting_its_first_row(home: Home, tmp_path: Path) -> None:
+    """An enterprise that heads its own group sends its code twice; with the header row missing, its row is the
+    first one."""
+    rows = []
+    for sent in enterprise_rows(3):
+        row: dict[str, str] = {}
+        for key, value in sent.items():
+            row[key] = value
+            if key == "uscc":
+                row["parent_uscc"] = value
+        rows.append(row)
+    path = write_csv(tmp_path / "e.csv", rows, source="enterprise")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    code, text = _refused(home, path, "enterprise")
+    assert code == "missing_column:header"
+    assert "header" in text
+    for value in lines[1].split(","):
+        if len(value) >= 3:
+            assert value not in text
+
+
+def test_a_survey_file_without_its_header_names_no_id_number(home: Home, tmp_path: Path) -> None:
+    rows = survey_rows(3)
+    path = write_csv(tmp_path / "w.csv", rows)
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[1:]) + "\n", encoding="utf-8")
+    code, text = _refused(home, path)
+    assert code == "missing_column:header"
+    assert rows[0]["id_number"] not in text and rows[0]["respondent_id"] not in text
+
+
+def test_a_header_name_is_shown_escaped_and_cut_short_in_the_reason(home: Home, tmp_path: Path) -> None:
+    hostile = "note\r\n\x1b[2J\x1b[31mrm -rf\u2028" + "y" * 500
+    rows = survey_rows(3)
+    path = tmp_path / "w.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*rows[0], hostile, hostile])
+        writer.writerows([*row.values(), "a", "b"] for row in rows)
+    code, text = _refused(home, path)
+    assert code.startswith("duplicate_column:note\\r\\n\\x1b[2J\\x1b[31mrm -rf\\u2028yyy")
+    assert code.endswith("y…") and len(code) < len("duplicate_column:") + 80
+    assert "\x1b" not in text and "\u2028" not in text and "y" * 100 not in text
+    assert len((home.rejected / "survey" / "w.csv.reason.txt").read_text(encoding="utf-8").splitlines()) == 2
+
+
+# --- extra columns named like the reader's own ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("writer", [write_csv, write_xlsx], ids=["csv", "xlsx"])
+def test_extra_columns_named_like_the_readers_own_columns_keep_their_values(home: Home, tmp_path: Path, writer) -> None:
+    names = ["row_number", "ROWID", "_special", "reasons"]
+    rows = [{**r, **{n: f"{n}-{i}" for n in names}} for i, r in enumerate(survey_rows(6))]
+    out = _loaded(home, writer(tmp_path / ("w" + (".csv" if writer is write_csv else ".xlsx")), rows))
+    assert (out.rows_read, out.rows_accepted) == (6, 6)
+    got = query(home, "SELECT row_number, extra_columns FROM raw.survey_responses ORDER BY row_number")
+    assert [n for n, _ in got] == [1, 2, 3, 4, 5, 6]
+    for n, extras in got:
+        assert sorted(json.loads(extras).values()) == sorted(f"{name}-{n - 1}" for name in names)
+
+
+def test_extra_columns_that_differ_only_in_letter_case_are_refused_not_merged(home: Home, tmp_path: Path) -> None:
+    rows = [{**r, "Note": "kept", "note": "lost"} for r in survey_rows(3)]
+    code, text = _refused(home, write_csv(tmp_path / "w.csv", rows))
+    assert code == "duplicate_column:note" and "letter case" in text

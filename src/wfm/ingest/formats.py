@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+import string
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -50,27 +51,72 @@ def normalize_header(name: object) -> str:
     return unicodedata.normalize("NFKC", str(name or "")).strip()
 
 
+#: Names the reader gives columns of its own: the view's `row_number` and DuckDB's `rowid`, which a column of
+#: that name would hide. An extra column named so is kept as `<name> (column <n>)`.
+RESERVED = frozenset({"row_number", "rowid"})
+#: DuckDB compares names with ASCII letters folded, and only those.
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+#: The longest header, sheet or file text a message shows.
+SHOWN_CHARS = 60
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Delivery text (a header, a suffix) as a message may show it: control, format and line-separator characters
+    escaped (no line break in a reason file's first line, no terminal escape code), cut to `limit` characters."""
+
+    def one(ch: str) -> str:
+        if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"):
+            return ch
+        return ascii(ch)[1:-1]  # \x1b, \u2028, \U000e0001
+
+    escaped = "".join(one(ch) for ch in text[:limit])
+    return escaped + ("…" if len(text) > limit else "")
+
+
 def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[str], list[str]]:
-    """Header cells → canonical names; unknown headers are kept (as extra columns) under their own name."""
+    """Header cells → canonical names; unknown headers are kept (as extra columns) under their own name.
+
+    A first row that names fewer than half of the required columns is not taken for a header (a file sent
+    without one has data there, an ID number or an enterprise code): the refusal counts the columns it names
+    and quotes none of its cells."""
     aliases = header_aliases(source)
     mapped: list[str] = []
     extra: list[str] = []
-    for raw in headers:
+    for position, raw in enumerate(headers, 1):
         name = normalize_header(raw)
         canonical = aliases.get(name) or aliases.get(name.lower())
         if canonical is None:
             # An extra column keeps its header as its name; quotes become `_` so the name is safe in SQL.
-            canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{len(mapped) + 1}"
+            canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{position}"
+            if canonical.translate(_ASCII_FOLD) in RESERVED:
+                canonical = f"{canonical} (column {position})"
             extra.append(canonical)
-        if canonical in mapped:
-            raise FileRefused(
-                f"column {canonical} appears twice",
-                file=path.name,
-                column=canonical,
-                rule=f"duplicate_column:{canonical}",
-            )
         mapped.append(canonical)
-    missing = [c.name for c in COLUMNS[source] if c.header_required and c.name not in mapped]
+    required = [c.name for c in COLUMNS[source] if c.header_required]
+    named = [c for c in required if c in mapped]
+    if len(named) * 2 < len(required):
+        raise FileRefused(
+            f"the first row names {len(named)} of the {len(required)} required columns: it is not this "
+            "source's header (a file must start with its header row)",
+            file=path.name,
+            rule="missing_column:header",
+        )
+    seen: dict[str, str] = {}
+    for canonical in mapped:
+        key = canonical.translate(_ASCII_FOLD)
+        if key in seen:
+            name = shown(canonical)
+            raise FileRefused(
+                f"column {name} appears twice"
+                if seen[key] == canonical
+                else f"columns {shown(seen[key])} and {name} differ only in letter case, which SQL names do not tell "
+                "apart",
+                file=path.name,
+                column=name,
+                rule=f"duplicate_column:{name}",
+            )
+        seen[key] = canonical
+    missing = [c for c in required if c not in mapped]
     if missing:
         raise FileRefused(
             f"required column {missing[0]} is missing"
@@ -381,7 +427,9 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
                 info = _read_csv(con, path, source, rows, Path(workdir))
         else:
             raise FileRefused(
-                f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name, rule="unreadable"
+                f"unknown file type '{shown(suffix)}' (expected .csv, .xlsx or .parquet)",
+                file=path.name,
+                rule="unreadable",
             )
     if info.rows_read == 0:
         con.execute(f"DROP TABLE IF EXISTS {rows}")
