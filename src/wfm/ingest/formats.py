@@ -172,7 +172,7 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     """DuckDB reads UTF-8 only (no `encodings` extension offline): transcode other encodings to a work copy."""
     if encoding == "utf-8":
         return path
-    target = workdir / (path.stem + ".utf8.csv")
+    target = workdir / "delivery.utf8.csv"  # a name of its own: the delivery's may be too long, or a pattern
     with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
         while chunk := src.read(CHUNK):
             dst.write(chunk)
@@ -282,7 +282,7 @@ def _load_csv(
     names, extra = map_headers(headers, source, path)
     # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
-    select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
+    select = ", ".join(f'"{i}" AS {sql_identifier(name)}' for i, name in enumerate(names))
     try:
         con.execute(
             f"""
