@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import re
+import string
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -50,27 +51,72 @@ def normalize_header(name: object) -> str:
     return unicodedata.normalize("NFKC", str(name or "")).strip()
 
 
+#: Names the reader gives columns of its own: the view's `row_number` and DuckDB's `rowid`, which a column of
+#: that name would hide. An extra column named so is kept as `<name> (column <n>)`.
+RESERVED = frozenset({"row_number", "rowid"})
+#: DuckDB compares names with ASCII letters folded, and only those.
+_ASCII_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+#: The longest header, sheet or file text a message shows.
+SHOWN_CHARS = 60
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """Delivery text (a header, a suffix) as a message may show it: control, format and line-separator characters
+    escaped (no line break in a reason file's first line, no terminal escape code), cut to `limit` characters."""
+
+    def one(ch: str) -> str:
+        if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"):
+            return ch
+        return ascii(ch)[1:-1]  # \x1b, \u2028, \U000e0001
+
+    escaped = "".join(one(ch) for ch in text[:limit])
+    return escaped + ("…" if len(text) > limit else "")
+
+
 def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[str], list[str]]:
-    """Header cells → canonical names; unknown headers are kept (as extra columns) under their own name."""
+    """Header cells → canonical names; unknown headers are kept (as extra columns) under their own name.
+
+    A first row that names fewer than half of the required columns is not taken for a header (a file sent
+    without one has data there, an ID number or an enterprise code): the refusal counts the columns it names
+    and quotes none of its cells."""
     aliases = header_aliases(source)
     mapped: list[str] = []
     extra: list[str] = []
-    for raw in headers:
+    for position, raw in enumerate(headers, 1):
         name = normalize_header(raw)
         canonical = aliases.get(name) or aliases.get(name.lower())
         if canonical is None:
             # An extra column keeps its header as its name; quotes become `_` so the name is safe in SQL.
-            canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{len(mapped) + 1}"
+            canonical = re.sub(r"[\"']", "_", name) or f"unnamed_{position}"
+            if canonical.translate(_ASCII_FOLD) in RESERVED:
+                canonical = f"{canonical} (column {position})"
             extra.append(canonical)
-        if canonical in mapped:
-            raise FileRefused(
-                f"column {canonical} appears twice",
-                file=path.name,
-                column=canonical,
-                rule=f"duplicate_column:{canonical}",
-            )
         mapped.append(canonical)
-    missing = [c.name for c in COLUMNS[source] if c.header_required and c.name not in mapped]
+    required = [c.name for c in COLUMNS[source] if c.header_required]
+    named = [c for c in required if c in mapped]
+    if len(named) * 2 < len(required):
+        raise FileRefused(
+            f"the first row names {len(named)} of the {len(required)} required columns: it is not this "
+            "source's header (a file must start with its header row)",
+            file=path.name,
+            rule="missing_column:header",
+        )
+    seen: dict[str, str] = {}
+    for canonical in mapped:
+        key = canonical.translate(_ASCII_FOLD)
+        if key in seen:
+            name = shown(canonical)
+            raise FileRefused(
+                f"column {name} appears twice"
+                if seen[key] == canonical
+                else f"columns {shown(seen[key])} and {name} differ only in letter case, which SQL names do not tell "
+                "apart",
+                file=path.name,
+                column=name,
+                rule=f"duplicate_column:{name}",
+            )
+        seen[key] = canonical
+    missing = [c for c in required if c not in mapped]
     if missing:
         raise FileRefused(
             f"required column {missing[0]} is missing"
@@ -126,7 +172,7 @@ def _utf8_copy(path: Path, encoding: str, workdir: Path) -> Path:
     """DuckDB reads UTF-8 only (no `encodings` extension offline): transcode other encodings to a work copy."""
     if encoding == "utf-8":
         return path
-    target = workdir / (path.stem + ".utf8.csv")
+    target = workdir / "delivery.utf8.csv"  # a name of its own: the delivery's may be too long, or a pattern
     with path.open("r", encoding=encoding, newline="") as src, target.open("w", encoding="utf-8", newline="") as dst:
         while chunk := src.read(CHUNK):
             dst.write(chunk)
@@ -146,20 +192,50 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _ends_mid_row(path: Path, n_columns: int) -> bool:
-    """True when the file stops inside a row: an open quote, or a last record with too few fields."""
+    """True when the file stops inside its last row: no line break (LF or CR) at its end, and a last line with
+    an open quote or too few fields. Asked only of a file DuckDB could not read: a quoted value may span lines,
+    so a last line alone does not tell a complete file from a cut one."""
     with path.open("rb") as fh:
         fh.seek(0, io.SEEK_END)
         size = fh.tell()
         fh.seek(max(0, size - 65536))
         tail = fh.read()
-    if tail.endswith(b"\n"):
+    if not tail or tail.endswith((b"\n", b"\r")):
         return False
-    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    cut = max(tail.rfind(b"\n"), tail.rfind(b"\r"))
+    if cut < 0 and size > len(tail):
+        return False  # a last line longer than the tail read: DuckDB's reason stands
+    last = tail[cut + 1 :].decode("utf-8", errors="replace")
     try:
         fields = next(csv.reader([last], strict=True))
     except (csv.Error, StopIteration):
         return True
     return last.count('"') % 2 == 1 or len(fields) < n_columns
+
+
+def _csv_refusal(message: str, path: Path, utf8: Path, n_columns: int) -> FileRefused:
+    """The refusal for DuckDB's CSV error `message`. The message quotes the offending line, which may hold
+    personal data: only the line's number, sizes and field counts are taken from it."""
+    line = re.search(r"[Ll]ine:? (\d+)", message)
+    row = int(line.group(1)) - 1 if line else None
+    if too_long := re.search(r"Maximum line size of (\d+) bytes exceeded\. Actual Size:\s*(\d+)", message):
+        limit, size = (int(n) for n in too_long.groups())
+        return FileRefused(
+            f"a row is {size:,} bytes long; a row may hold at most {limit:,} bytes",
+            file=path.name,
+            row=row,
+            rule="row_too_long",
+        )
+    if _ends_mid_row(utf8, n_columns):
+        return FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
+    if "unterminated quote" in message:
+        return FileRefused("a quoted value is opened and never closed", file=path.name, row=row, rule="unreadable")
+    if fields := re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message):
+        expected, found = fields.groups()
+        return FileRefused(
+            f"a row has {found} fields where the header has {expected}", file=path.name, row=row, rule="unreadable"
+        )
+    return FileRefused("a row does not parse as CSV", file=path.name, row=row, rule="unreadable")
 
 
 class _NotUtf8(Exception):
@@ -204,11 +280,9 @@ def _load_csv(
     if headers and headers[0].startswith("\ufeff"):
         headers[0] = headers[0][1:]
     names, extra = map_headers(headers, source, path)
-    if _ends_mid_row(utf8, len(names)):
-        raise FileRefused("the file ends in the middle of a row", file=path.name, rule="truncated")
     # Read every field as text under the mapped name; strict parsing refuses ragged rows instead of padding them.
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
-    select = ", ".join(f'"{i}" AS "{name}"' for i, name in enumerate(names))
+    select = ", ".join(f'"{i}" AS {sql_identifier(name)}' for i, name in enumerate(names))
     try:
         con.execute(
             f"""
@@ -222,14 +296,7 @@ def _load_csv(
     except duckdb.Error as exc:
         if "Invalid unicode" in str(exc):
             raise _NotUtf8 from None
-        line = re.search(r"[Ll]ine:? (\d+)", str(exc))
-        # DuckDB's message quotes the offending line, which may hold personal data: keep only its number.
-        raise FileRefused(
-            "a row does not parse as CSV (wrong number of fields or a broken quote)",
-            file=path.name,
-            row=int(line.group(1)) - 1 if line else None,
-            rule="unreadable",
-        ) from None
+        raise _csv_refusal(str(exc), path, utf8, len(names)) from None
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return FileInfo("csv", encoding, rows, [n for n in names if n not in extra], extra)
 
@@ -360,7 +427,9 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table:
                 info = _read_csv(con, path, source, rows, Path(workdir))
         else:
             raise FileRefused(
-                f"unknown file type {suffix!r} (expected .csv, .xlsx or .parquet)", file=path.name, rule="unreadable"
+                f"unknown file type '{shown(suffix)}' (expected .csv, .xlsx or .parquet)",
+                file=path.name,
+                rule="unreadable",
             )
     if info.rows_read == 0:
         con.execute(f"DROP TABLE IF EXISTS {rows}")

@@ -136,7 +136,8 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
     raw = RAW_TABLE[source]
     return f"""
     WITH flagged AS (
-      SELECT *, {special_row(quoted_present) if quoted_present else "false"} AS _special
+      SELECT {", ".join(["row_number", *quoted_present])},
+        {special_row(quoted_present) if quoted_present else "false"} AS _special
       FROM {text_table}
     ),
     normalised AS (
