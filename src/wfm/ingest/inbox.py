@@ -7,12 +7,16 @@ duplicate) files to `archive/<source>/`, refused ones to `rejected/<source>/` wi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from wfm.config import Home
 from wfm.contract import Source
+from wfm.errors import WfmError
 
 SOURCES: tuple[Source, ...] = ("survey", "enterprise")
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}
@@ -24,6 +28,23 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def literal_path(path: Path) -> Iterator[str]:
+    """A name by which DuckDB reads exactly this file. DuckDB's readers take their path as a pattern (`*`,
+    `?`, `[…]`, `**` expand, in the folders' part too): the file is opened here and DuckDB given
+    `/proc/self/fd/N`, a name without a pattern character that stands for the open file alone."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if os.path.isdir("/proc/self/fd"):
+            yield f"/proc/self/fd/{fd}"
+        elif any(ch in str(path) for ch in "*?[{"):  # no /proc (macOS): a path that is a pattern is not read
+            raise WfmError("a path with a pattern character (* ? [ {) cannot be read here", rule="usage")
+        else:
+            yield str(path)
+    finally:
+        os.close(fd)
 
 
 def new_files(home: Home) -> list[tuple[Source, Path]]:
