@@ -69,7 +69,7 @@ def wfm_nightly():
     def list_new_files() -> list[dict]:
         from wfm.ingest import new_files
 
-        files = [{"source": source, "path": str(path)} for source, path in new_files(_home())]
+        files = [{"source": source, "path": str(path)} for source, path in new_files(_home(), echo=print)]
         print(f"{len(files)} new file(s)")
         return files
 

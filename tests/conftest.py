@@ -25,6 +25,7 @@ CATALOG = {
 
 
 os.environ.setdefault("WFM_DEMO", "1")  # tests use the public demo pseudonymisation key unless they set one
+os.environ.setdefault("WFM_SETTLE_SECONDS", "0")  # a test's files are complete once written: no quiet period
 
 
 def valid_id(region6: str, birth: str, seq: int) -> str:

@@ -200,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     log = work / "bench.log"
     log.write_text("", encoding="utf-8")
-    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1"}
+    # WFM_SETTLE_SECONDS=0: the generated files are linked into the inbox whole, and the night takes them at once
+    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1", "WFM_SETTLE_SECONDS": "0"}
     py = sys.executable
     wfm = [py, "-m", "wfm.cli"]
     gen = work / "national"

@@ -38,6 +38,7 @@ def airflow_env(home: Home, airflow_home: Path) -> dict[str, str]:
         {
             "WFM_HOME": str(home.root),
             "WFM_DEMO": "1",
+            "WFM_SETTLE_SECONDS": "0",  # the demo's files were copied into the inbox whole: no quiet period
             "AIRFLOW_HOME": str(airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_DIR / "dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from wfm.contract import COLUMNS, Source, header_aliases
 from wfm.errors import FileRefused
+from wfm.ingest.inbox import literal_path
 from wfm.warehouse import sql_identifier
 
 CHUNK = 1 << 22  # bytes read at a time while detecting and transcoding
@@ -284,15 +285,16 @@ def _load_csv(
     columns = ", ".join(f"'{i}': 'VARCHAR'" for i in range(len(names)))
     select = ", ".join(f'"{i}" AS {sql_identifier(name)}' for i, name in enumerate(names))
     try:
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
-            SELECT {select}
-            FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
-                          columns = {{{columns}}}, strict_mode = true, null_padding = false,
-                          all_varchar = true, parallel = true)""",
-            [str(utf8)],
-        )
+        with literal_path(utf8) as name:
+            con.execute(
+                f"""
+                CREATE OR REPLACE TEMP TABLE {table} AS
+                SELECT {select}
+                FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"', escape = '"',
+                              columns = {{{columns}}}, strict_mode = true, null_padding = false,
+                              all_varchar = true, parallel = true)""",
+                [name],
+            )
     except duckdb.Error as exc:
         if "Invalid unicode" in str(exc):
             raise _NotUtf8 from None
@@ -375,8 +377,13 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, table: str) -> FileInfo:
+    with literal_path(path) as name:
+        return _read_parquet_named(con, path, name, source, table)
+
+
+def _read_parquet_named(con: duckdb.DuckDBPyConnection, path: Path, name: str, source: Source, table: str) -> FileInfo:
     try:
-        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [name]).fetchall()
     except duckdb.Error:
         raise FileRefused("not a readable Parquet file", file=path.name, rule="unreadable") from None
     headers = [row[0] for row in described]
@@ -386,7 +393,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, source: Source, ta
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_parquet(?)",
-        [str(path)],
+        [name],
     )
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if rows == 0:

@@ -1,7 +1,9 @@
 """A run's deliveries: every file ingested as its own batch, the two sources side by side.
 
 `wfm ingest` and `wfm run` call `ingest_all`; each file is one transaction (`wfm.ingest.batch.ingest_file` with
-the run's connection), a source's files go in order, and a bad file never stops the good ones.
+the run's connection), a source's files go in order, and a bad file never stops the good ones. Every entry of
+the inbox gets an outcome, one line each: the entries that wait (`wfm.ingest.inbox.scan`) first, then each file
+as it is done.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from wfm.contract import Source
 from wfm.errors import WfmError
 from wfm.ingest import pseudonym
 from wfm.ingest.batch import BatchOutcome, ingest_file, new_run_id, open_warehouse
-from wfm.ingest.inbox import new_files
+from wfm.ingest.inbox import clear_intake, copy_in, scan, shown
 from wfm.ingest.normalize import Nfkc
 
 Echo = Callable[[str], None]
@@ -30,6 +32,34 @@ def quiet(_: str) -> None:
     pass
 
 
+def new_files(home: Home, echo: Echo = quiet) -> list[tuple[Source, Path]]:
+    """The inbox's entries to ingest tonight, oldest name first, per source (the DAG maps its steps over them);
+    the entries that wait are reported through `echo`, one line each. A night starts here: private copies a
+    killed run left behind are cleared."""
+    todo, waiting = _sorted_inbox(home)
+    for out in waiting:
+        echo(out.line())
+    return todo
+
+
+def _sorted_inbox(home: Home) -> tuple[list[tuple[Source, Path]], list[BatchOutcome]]:
+    clear_intake(home)
+    todo, notices = scan(home)
+    return todo, [BatchOutcome(shown(n.name), n.source, "", n.outcome, reason=n.reason) for n in notices]
+
+
+def _named(home: Home, files: list[tuple[Source, Path]]) -> list[tuple[Source, Path]]:
+    """Files named on the command line: each must be a file (else a usage error, before any file is read)."""
+    for _, path in files:
+        try:
+            is_file = path.is_file()
+        except OSError:  # a name too long, a loop of links
+            is_file = False
+        if not is_file:
+            raise WfmError("no such file", file=shown(str(path)), rule="usage")
+    return files
+
+
 def ingest_all(
     home: Home,
     files: list[tuple[Source, Path]] | None = None,
@@ -37,20 +67,31 @@ def ingest_all(
     echo: Echo = quiet,
     docs: bool = True,
 ) -> list[BatchOutcome]:
-    """Each file as its own batch; a bad file never stops the good ones. One line per file through `echo`, as
-    each file is done; the outcomes are returned in the order of `files`.
+    """Each file as its own batch; a bad file never stops the good ones. One line per entry through `echo`:
+    the inbox's waiting entries first, then each file as it is done; the outcomes are returned in that
+    order, the files' in the order of `files`.
+
+    `files`: files named on the command line, taken at once (no quiet period); one outside the inbox is
+    copied into it first (`wfm.ingest.inbox.copy_in`), so the operator's file stays where it is. Without
+    `files`, every entry of the inbox (`new_files`).
 
     The Data Docs are rebuilt once at the end (`docs`), not after every batch: rendering them costs more than
     a batch's validation. `docs=False` leaves that to the caller. Each file is one transaction
     (`ingest_file` with a connection), and the two sources are ingested side by side
     (`_ingest_side_by_side`)."""
     run_id = run_id or new_run_id()
-    todo = files if files is not None else new_files(home)
-    for _, path in todo:
-        if not path.is_file():
-            raise WfmError("no such file", file=str(path), rule="usage")
+    if files is None:
+        todo, waiting = _sorted_inbox(home)
+    else:
+        todo, waiting = _named(home, files), []
+    total = len(waiting) + len(todo)
+    for i, out in enumerate(waiting, 1):
+        echo(f"[{i}/{total}] {out.line()}")
     if todo:  # every file is pseudonymised with it: a missing key stops the night before any file is read
         pseudonym.secret_key()
+    if files is not None:
+        clear_intake(home)
+        todo = [(source, copy_in(home, source, path)) for source, path in todo]
     outcomes: dict[int, BatchOutcome] = {}
     failed = True
     try:
@@ -60,14 +101,14 @@ def ingest_all(
                 con = open_warehouse(home)
                 try:
                     with Nfkc(con):  # for every file and connection of the run: see ingest_file
-                        _ingest_side_by_side(home, con, todo, run_id, echo, outcomes)
+                        _ingest_side_by_side(home, con, todo, run_id, echo, outcomes, len(waiting), total)
                 finally:
                     con.close()
         failed = False
     finally:
         if docs and any("gate" in o.timings for o in outcomes.values()):
             build_docs(home, quiet=failed)
-    return [outcomes[i] for i in sorted(outcomes)]
+    return waiting + [outcomes[i] for i in sorted(outcomes)]
 
 
 def _ingest_side_by_side(
@@ -77,9 +118,12 @@ def _ingest_side_by_side(
     run_id: str,
     echo: Echo,
     outcomes: dict[int, BatchOutcome],
+    shown_before: int = 0,
+    total: int | None = None,
 ) -> None:
     """Each source's files in order on a thread of its own, with a connection of its own (`con.cursor()`);
-    `outcomes[i]` is the outcome of `todo[i]`.
+    `outcomes[i]` is the outcome of `todo[i]`. The progress lines are numbered on from `shown_before`, out of
+    `total` (the run's entries).
 
     A file's rows are checked for duplicates against its source's earlier files, so a source's files go one
     after the other; the two sources share nothing but the audit tables, to which both only append. Side by
@@ -101,7 +145,7 @@ def _ingest_side_by_side(
                 out = ingest_file(home, path, source, run_id, docs=False, con=cursor)
                 with lock:
                     outcomes[i] = out
-                    echo(f"[{len(outcomes)}/{len(todo)}] {out.line()}")
+                    echo(f"[{shown_before + len(outcomes)}/{total or len(todo)}] {out.line()}")
         except BaseException:
             stop.set()
             raise
