@@ -137,6 +137,21 @@ ENTERPRISE: tuple[Column, ...] = (
 
 COLUMNS: dict[str, tuple[Column, ...]] = {"survey": SURVEY, "enterprise": ENTERPRISE}
 
+#: Words that name personal or contact data, in a header outside the contract or before a value on a form
+#: (`填表人：张三`, `Tel: 010-6234 5678`): such a column is dropped at ingest, and the word after such a label is
+#: masked (`wfm.ingest.personal`). Chinese words count anywhere in a header; English ones as whole words
+#: (`Phone No.`, `contact_person`, `eMail`), in any case.
+CONTACT_WORDS_ZH: tuple[str, ...] = (
+    "联系人", "联系电话", "联系方式", "电话", "手机", "座机", "传真", "邮箱", "电子邮件", "邮件", "微信", "QQ",
+    "身份证", "证件号", "公民身份号码", "护照", "姓名", "签名", "签字", "填表人", "负责人", "审核人", "经办人",
+    "地址", "住址",
+)  # fmt: skip
+CONTACT_WORDS_EN: tuple[str, ...] = (
+    "contact", "phone", "telephone", "tel", "mobile", "cell", "cellphone", "fax", "email", "e-mail", "mail",
+    "wechat", "qq", "id card", "idcard", "id number", "id no", "passport", "name", "signature", "signed by",
+    "address",
+)  # fmt: skip
+
 #: Raw table each source lands in (schema `raw`), and the column that names its period.
 RAW_TABLE: dict[str, str] = {"survey": "raw.survey_responses", "enterprise": "raw.enterprise_returns"}
 PERIOD_COLUMN: dict[str, str] = {"survey": "survey_wave", "enterprise": "report_period"}
