@@ -75,15 +75,9 @@ def _publish(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from wfm.build import DbtWorker
-
-    home = Home.resolve(args.home).ensure()
-    # dbt's import and parse (in the worker, at a low priority) are what an incremental night's build waits
-    # for: started before the rest of the night is imported, while this process keeps one core busy
-    worker = DbtWorker(home.warehouse)
     from wfm.night import run_nightly
 
-    run_nightly(home, echo=say, worker=worker)
+    run_nightly(Home.resolve(args.home).ensure(), echo=say)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -130,15 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def command() -> NoReturn:
-    """The `wfm` command (and `python -m wfm.cli`): `main`, then the process ends without the interpreter's
-    teardown (not done in `main`, which tests call in a process that goes on).
+    """The `wfm` command (and `python -m wfm.cli`): `main`, then the exit handlers, and the process ends.
 
-    The teardown frees every module of Great Expectations, pandas, pyarrow and DuckDB an object at a time, for
-    memory the process gives back anyway. As mypy does, the command runs the exit handlers (logging, temporary
-    files), flushes its output and ends the process. Every connection, file and thread of the command is closed
-    or joined by then; a traceback (a bug) still takes the ordinary way out.
+    A traceback (a bug) takes the ordinary way out; `main`, which tests call in a process that goes on, does not
+    end the process.
     """
     code = main()
+    # skips the interpreter's teardown, which frees GX's, pandas', pyarrow's and DuckDB's modules object by object
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):

@@ -91,7 +91,7 @@ def run_nightly(
     """The nightly job; returns (and reports) its own wall time per stage, which `make bench` reads.
 
     `worker`: the night's dbt process (`wfm.build.DbtWorker` on the home's warehouse), if the caller started it
-    already; `wfm run` does, before importing the rest of the night (see `wfm.cli`)."""
+    already; else the night starts one."""
     from wfm.build import DbtWorker
     from wfm.publish import publish
 

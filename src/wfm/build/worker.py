@@ -7,12 +7,10 @@ ingestion on the machine's other core; the build is then handed to it (`DbtWorke
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import pickle
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +52,7 @@ class DbtWorker:
     def invoke(self, args: list[str], vintage: str) -> Outcome:
         """Run dbt with `args` (a build stamped `vintage`) in the worker and return its outcome, as soon as the
         worker has released the warehouse. dbt's artifacts are then still being written: call `close` before
-        reading them (writing them before answering held an incremental night ~0.25 s)."""
+        reading them."""
         try:
             pickle.dump((args, vintage), self._requests)
             self._requests.flush()
@@ -91,18 +89,8 @@ _WORKER_MAIN = (
 
 
 def _prepare(parsed: list[Any], warehouse: Path) -> None:
-    """Import dbt and parse the project into `parsed`, at a low priority: the worker starts with the night,
-    whose ingestion keeps both cores busy at times, and should take only what the ingestion leaves.
-
-    On Linux a thread has a priority of its own; the build then runs at the normal priority on the worker's
-    main thread (DuckDB's and dbt's threads, started by it, inherit that). dbt's modules and the parsed
-    project live as long as the process: the cyclic collector pauses while they are built and then leaves
-    them out of its walks (`gc.freeze`), which the build's collections would otherwise walk again and again.
-    """
-    if sys.platform == "linux":
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    gc.disable()
+    """Import dbt and parse the project into `parsed`; a project that does not parse is parsed again, and its
+    error reported, by the build."""
     try:
         from dbt.cli.main import dbtRunner
 
@@ -112,9 +100,6 @@ def _prepare(parsed: list[Any], warehouse: Path) -> None:
             parsed.append(result.result)
     except Exception:  # noqa: BLE001 - the build then parses again and reports what is wrong in its own words
         pass
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
@@ -122,9 +107,7 @@ def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
     dbt runs in the environment an in-process build gets (`environment`), which also releases the warehouse."""
     parsed: list[Any] = []
     with environment(Path(warehouse)):  # the profile names the warehouse
-        preparation = threading.Thread(target=_prepare, args=(parsed, Path(warehouse)), name="wfm-dbt-parse")
-        preparation.start()
-        preparation.join()
+        _prepare(parsed, Path(warehouse))
     manifest = parsed[0] if parsed else None
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
         try:

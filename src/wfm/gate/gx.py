@@ -3,10 +3,10 @@
 Great Expectations takes seconds to import. Inside `loading_in_background` that import runs on a background
 thread while the caller does DuckDB work (reading and checking the first file releases the interpreter), and
 it is over when the block ends; `engine` returns the imported engine, waiting for a background import under
-way or importing it itself. Both take one lock, so the package is
-never imported by two threads at once (Python's import locks do not make that safe for a package whose modules
-import each other in cycles, as Great Expectations' do). `wfm.gate` resolves its engine names through `engine`
-(`from wfm.gate import validate_batch` just works): no other module imports the engine or Great Expectations.
+way or importing it itself. Both take one lock, so the package is never imported by two threads at once
+(Python's import locks do not make that safe for a package whose modules import each other in cycles, as Great
+Expectations' do). `wfm.gate` resolves its engine names through `engine` (`from wfm.gate import validate_batch`
+just works): no other module imports the engine or Great Expectations.
 """
 
 from __future__ import annotations
@@ -20,15 +20,8 @@ from collections.abc import Iterator
 from types import ModuleType
 
 ENGINE = "wfm.gate.validate"
-#: Great Expectations imports SQLAlchemy whenever it is installed (Airflow installs it) for SQL datasources the
-#: gate never uses (it reads DuckDB itself): hidden during the import, which then takes a fifth less time.
-HIDDEN = ("sqlalchemy",)
-#: Imported whole by Great Expectations but used only inside expectations the gate does not run: loaded on
-#: first use instead, a third of the import.
+#: imported whole by Great Expectations, used only by expectations the gate does not run: loaded on first use
 DEFERRED = ("scipy.stats",)
-#: seconds between the interpreter's thread switches during a background import (Python's default: 0.005), so
-#: that the caller's thread, which needs the interpreter only between DuckDB calls, does not wait a whole interval
-SWITCH_INTERVAL = 0.001
 
 _lock = threading.Lock()
 _prefetch: threading.Thread | None = None
@@ -66,38 +59,12 @@ def _import(background: bool) -> None:
     with _lock:
         if ENGINE in sys.modules:
             return
-        interval = sys.getswitchinterval()
-        if background:
-            sys.setswitchinterval(SWITCH_INTERVAL)
-        try:
-            with _hidden(HIDDEN):
-                _deferred(DEFERRED)
-                if background:  # a failed import is tried again, and reported, by `engine`
-                    with contextlib.suppress(Exception):
-                        importlib.import_module(ENGINE)
-                else:
-                    importlib.import_module(ENGINE)
-        finally:
-            sys.setswitchinterval(interval)
-
-
-@contextlib.contextmanager
-def _hidden(modules: tuple[str, ...]) -> Iterator[None]:
-    """Make `modules` look uninstalled for the duration (their import raises ImportError), unless this process
-    imported them already or may need them meanwhile: the pseudonymisation key can come from Airflow, whose
-    import needs SQLAlchemy. Great Expectations keeps its "not installed" placeholders, read only by its SQL
-    datasources."""
-    from wfm.ingest.pseudonym import airflow_configured
-
-    hidden = [] if airflow_configured() else [name for name in modules if name not in sys.modules]
-    for name in hidden:
-        sys.modules[name] = None  # Python's documented way to make an import fail
-    try:
-        yield
-    finally:
-        for name in hidden:
-            if name in sys.modules and sys.modules[name] is None:
-                del sys.modules[name]
+        _deferred(DEFERRED)
+        if background:  # a failed import is tried again, and reported, by `engine`
+            with contextlib.suppress(Exception):
+                importlib.import_module(ENGINE)
+        else:
+            importlib.import_module(ENGINE)
 
 
 def _deferred(modules: tuple[str, ...]) -> None:
