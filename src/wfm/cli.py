@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+import duckdb
+
 from wfm.config import Home
-from wfm.errors import WfmError
+from wfm.errors import WfmError, shown
+from wfm.lock import holding
 
 
 def say(line: str) -> None:
@@ -110,12 +113,27 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+#: The commands that write the home: each holds it alone while it runs (`wfm.lock`).
+WRITERS = frozenset({"ingest", "build", "publish", "run"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        if args.command in WRITERS:
+            with holding(Home.resolve(args.home).ensure(), f"wfm {args.command}"):
+                args.func(args)
+        else:
+            args.func(args)
     except WfmError as exc:
         print(f"wfm {args.command}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a full disk, a read-only home, a permission: expected, and told in one line
+        where = f" ({shown(os.fsdecode(exc.filename))})" if exc.filename else ""
+        print(f"wfm {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except duckdb.IOException as exc:  # the same, met inside DuckDB
+        print(f"wfm {args.command}: {shown(' '.join(str(exc).split()), 300)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"wfm {args.command}: interrupted", file=sys.stderr)

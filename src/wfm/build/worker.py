@@ -40,7 +40,15 @@ class DbtWorker:
         requests_out, requests_in = os.pipe()
         answers_out, answers_in = os.pipe()
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _WORKER_MAIN, str(requests_out), str(answers_in), str(self.warehouse)],
+            [
+                sys.executable,
+                "-c",
+                _WORKER_MAIN,
+                str(requests_out),
+                str(answers_in),
+                str(self.warehouse),
+                str(os.getpid()),
+            ],
             pass_fds=(requests_out, answers_in),
             stdin=subprocess.DEVNULL,
         )
@@ -84,7 +92,8 @@ class DbtWorker:
 
 
 _WORKER_MAIN = (
-    "import sys; from wfm.build.worker import _serve; _serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])"
+    "import sys; from wfm.build.worker import _serve; "
+    "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))"
 )
 
 
@@ -102,9 +111,27 @@ def _prepare(parsed: list[Any], warehouse: Path) -> None:
         pass
 
 
-def _serve(requests_fd: int, answers_fd: int, warehouse: str) -> None:
+def _die_with(parent: int) -> None:
+    """End this process when `parent` ends, however it ends: a worker left building after its night was killed
+    would hold the warehouse's write lock against the next night. Linux's parent-death signal, asked for here;
+    it fires when the thread that started the worker ends, so `DbtWorker` is made on a thread that lives as
+    long as the night (the main thread of `wfm run`). Elsewhere the worker still ends at its next read of the
+    closed request pipe."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(1)
+
+
+def _serve(requests_fd: int, answers_fd: int, warehouse: str, parent: int) -> None:
     """The worker process's body (see `DbtWorker`): parse, then answer one request read from `requests_fd`.
     dbt runs in the environment an in-process build gets (`environment`), which also releases the warehouse."""
+    _die_with(parent)
     parsed: list[Any] = []
     with environment(Path(warehouse)):  # the profile names the warehouse
         _prepare(parsed, Path(warehouse))

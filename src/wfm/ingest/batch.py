@@ -40,9 +40,9 @@ import duckdb
 
 from wfm.config import Home
 from wfm.contract import RAW_TABLE, Source
-from wfm.errors import FileRefused, WfmError
+from wfm.errors import FileRefused, WfmError, shown
 from wfm.ingest import codes, formats
-from wfm.ingest.inbox import NotTaken, Taken, file_away, set_aside, shown, take
+from wfm.ingest.inbox import NotTaken, Taken, file_away, set_aside, take
 from wfm.ingest.normalize import Nfkc
 from wfm.ingest.staging import file_extra, stage_rows
 from wfm.warehouse import connect, ensure_schema, sql_literal, transaction

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from wfm import errors
 from wfm.contract import COLUMNS, Source, header_aliases
 from wfm.errors import FileRefused
 from wfm.ingest.inbox import literal_path
@@ -62,16 +63,8 @@ SHOWN_CHARS = 60
 
 
 def shown(text: str, limit: int = SHOWN_CHARS) -> str:
-    """Delivery text (a header, a suffix) as a message may show it: control, format and line-separator characters
-    escaped (no line break in a reason file's first line, no terminal escape code), cut to `limit` characters."""
-
-    def one(ch: str) -> str:
-        if unicodedata.category(ch)[0] != "C" and unicodedata.category(ch) not in ("Zl", "Zp"):
-            return ch
-        return ascii(ch)[1:-1]  # \x1b, \u2028, \U000e0001
-
-    escaped = "".join(one(ch) for ch in text[:limit])
-    return escaped + ("…" if len(text) > limit else "")
+    """Delivery text (a header, a suffix) as a message may show it: escaped (`wfm.errors.shown`), cut to `limit`."""
+    return errors.shown(text, limit)
 
 
 def map_headers(headers: list[str], source: Source, path: Path) -> tuple[list[str], list[str]]:

@@ -33,7 +33,6 @@ import secrets
 import shutil
 import stat
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from pathlib import Path
 
 from wfm.config import Home
 from wfm.contract import Source
-from wfm.errors import WfmError
+from wfm.errors import WfmError, shown
 
 SOURCES: tuple[Source, ...] = ("survey", "enterprise")
 SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet"}
@@ -65,30 +64,6 @@ def settle_seconds() -> float:
     if not value >= 0:  # also refuses nan
         raise WfmError(f"WFM_SETTLE_SECONDS must be a number of seconds, 0 or more, not {text!r}", rule="usage")
     return value
-
-
-def shown(text: str) -> str:
-    """`text` safe to print and to use as a file name: control, format and unassigned characters (a newline,
-    a terminal escape, a right-to-left override) escaped as Python writes them (`\\n`, `\\x1b`, `\\u202e`),
-    and the bytes of a name that is not UTF-8 as `\\xNN`. Printable text, Chinese included, is unchanged, and
-    shown text is shown as it is."""
-    out = []
-    for ch in text:
-        if unicodedata.category(ch)[0] != "C" and ch not in "\u2028\u2029":
-            out.append(ch)
-            continue
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode (surrogateescape)
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch in "\n\r\t":
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
-        elif code < 0x100:
-            out.append(f"\\x{code:02x}")
-        elif code < 0x10000:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    return "".join(out)
 
 
 def filed_name(name: str, tag: str, tagged: bool = False) -> str:

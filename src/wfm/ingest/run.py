@@ -19,10 +19,10 @@ import duckdb
 from wfm import gate
 from wfm.config import Home
 from wfm.contract import Source
-from wfm.errors import WfmError
+from wfm.errors import WfmError, shown
 from wfm.ingest import pseudonym
 from wfm.ingest.batch import BatchOutcome, ingest_file, new_run_id, open_warehouse
-from wfm.ingest.inbox import clear_intake, copy_in, scan, shown
+from wfm.ingest.inbox import clear_intake, copy_in, scan
 from wfm.ingest.normalize import Nfkc
 
 Echo = Callable[[str], None]
