@@ -15,6 +15,8 @@ The work lives in the `wfm` package (`wfm.ingest`, `wfm.night`, `wfm.publish`): 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pendulum
@@ -32,6 +34,16 @@ def _home():
     from wfm.config import Home
 
     return Home.resolve().ensure()
+
+
+@contextmanager
+def _holding(task: str) -> Iterator[None]:
+    """Hold the home while a task writes it, as `wfm` commands do: a night run by hand meanwhile is told who
+    holds it. A busy home is not a data problem: the task fails as retryable and tries again later."""
+    from wfm.lock import holding
+
+    with holding(_home(), f"the Airflow task wfm_nightly.{task}"):
+        yield
 
 
 def _label(path: str) -> None:
@@ -81,10 +93,11 @@ def wfm_nightly():
         from wfm.ingest import stage
 
         _label(file["path"])
-        try:
-            out = stage(_home(), Path(file["path"]), file["source"], run_id)
-        except WfmError as exc:
-            raise _data_problem(exc) from None
+        with _holding("load"):
+            try:
+                out = stage(_home(), Path(file["path"]), file["source"], run_id)
+            except WfmError as exc:
+                raise _data_problem(exc) from None
         print(out.line())
         return {**file, "sha256": out.sha256, "outcome": out.outcome}
 
@@ -95,7 +108,8 @@ def wfm_nightly():
         _label(batch["path"])
         if batch["outcome"] != "staged":
             return batch
-        passed, failed, warnings = gate(_home(), batch["sha256"], run_id)
+        with _holding("validate"):
+            passed, failed, warnings = gate(_home(), batch["sha256"], run_id)
         print(
             f"gate {'passed' if passed else 'FAILED'}; critical failures: {failed or 'none'}; "
             f"warnings: {warnings or 'none'}"
@@ -111,7 +125,8 @@ def wfm_nightly():
         _label(batch["path"])
         if batch["outcome"] != "staged":
             return batch
-        out = promote_batch(_home(), Path(batch["path"]), batch["sha256"], run_id, batch["passed"], batch["failed"])
+        with _holding("promote"):
+            out = promote_batch(_home(), Path(batch["path"]), batch["sha256"], run_id, batch["passed"], batch["failed"])
         print(out.line())
         if out.outcome == "loaded":
             outlet_events[RAW_ASSETS[out.source]].extra = {"file": out.file_name, "rows": out.rows_accepted}
@@ -127,16 +142,18 @@ def wfm_nightly():
         # Airflow logs as an error.
         loaded = sum(1 for i in range(len(batches)) if batches[i]["outcome"] == "loaded")
         print(f"{loaded} batch(es) loaded tonight; building from everything accepted so far")
-        try:
-            return build_and_check(_home(), run_id=run_id, echo=print, unit_tests=False).vintage
-        except WfmError as exc:
-            raise _data_problem(exc) from None
+        with _holding("build"):
+            try:
+                return build_and_check(_home(), run_id=run_id, echo=print, unit_tests=False).vintage
+            except WfmError as exc:
+                raise _data_problem(exc) from None
 
     @task(outlets=[PUBLISHED])
     def publish(vintage: str) -> str:
         from wfm.publish import publish as publish_snapshot
 
-        path = publish_snapshot(_home())
+        with _holding("publish"):
+            path = publish_snapshot(_home())
         print(f"published vintage {vintage} to {path}")
         return str(path)
 
