@@ -9,6 +9,7 @@ after each validation by default, or once after a run of validations (rendering 
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ class GxSession:
 
     def __init__(self, gx_dir: Path) -> None:
         self.gx_dir = gx_dir
+        drop_broken_files(gx_dir)
         self.context = gx.get_context(mode="file", context_root_dir=str(gx_dir))
         # GX draws a tqdm bar per metric computation on stderr unless the context says otherwise; this is the
         # supported switch (`progress_bars` in great_expectations.yml), saved so the file context keeps it.
@@ -131,9 +133,8 @@ class GxSession:
         rendered: this run's, and those of a run that ended before rendering its own. A suite's page is
         rendered once per process (a suite changes with the code, and `checkpoint` registers it again from
         the code in each process), and the index is rebuilt from every stored result, dropping the pages of
-        results `prune` removed. Rendering every stored result again, as a plain `build_data_docs` does, cost
-        each night ~0.04 s a page, and a home keeps up to `docs_history` results per suite (0.36-0.42 s for
-        nine pages against 0.16 s for two).
+        results `prune` removed. Rendering every stored result again, as a plain `build_data_docs` does, would
+        make each night's Data Docs cost grow with the `docs_history` results kept per suite.
         """
         with self.lock:
             stored = self.context.validation_results_store.list_keys()
@@ -158,6 +159,29 @@ class GxSession:
             if url.startswith("file://"):
                 return Path(unquote(urlparse(url).path))
         return self.gx_dir / "uncommitted" / "data_docs" / DOCS_SITE / "index.html"
+
+
+def drop_broken_files(gx_dir: Path) -> list[Path]:
+    """Remove what a write cut short (a full disk, a killed process) left in Great Expectations' folder: a
+    stored result, suite, checkpoint or configuration that is empty or not valid JSON or YAML, and an empty
+    Data Docs page. Great Expectations would fail on them in every later run; all of them are made again (the
+    suites and checkpoints from the code, the pages from the results), and `audit.validation_results` is the
+    record of every validation. Returns what was removed."""
+    removed = []
+    for path in sorted(gx_dir.rglob("*")) if gx_dir.is_dir() else []:
+        if not path.is_file() or path.suffix not in {".json", ".yml", ".html"}:
+            continue
+        if path.stat().st_size and path.suffix != ".json":
+            continue
+        try:
+            if path.suffix == ".json":
+                json.loads(path.read_bytes())
+            else:
+                raise ValueError("empty")
+        except ValueError:
+            path.unlink()
+            removed.append(path)
+    return removed
 
 
 @dataclass
