@@ -97,3 +97,46 @@ def test_the_lock_of_a_killed_night_is_taken_over(tmp_path: Path) -> None:
         except HomeBusy:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1.5 MB file system of its own (tmpfs: the tests run as root, as CI does), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _delivered(home: Home, tmp_path: Path) -> Path:
+    from wfm_synthetic import generate
+
+    generate(tmp_path / "generated", scale="demo", seed=7, periods=1, formats=("csv",))
+    wave = sorted((tmp_path / "generated" / "survey").glob("*.csv"))[0]
+    home.inbox("survey").mkdir(parents=True, exist_ok=True)
+    target = home.inbox("survey") / wave.name
+    target.write_bytes(wave.read_bytes())
+    return target
+
+
+def test_a_full_disk_ends_in_one_line_and_loses_no_delivery(
+    small_disk: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    home = Home(small_disk / "home")
+    delivered = _delivered(home, tmp_path)
+    assert cli.main(["--home", str(home.root), "ingest"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert delivered.exists()  # still in the inbox, taken again once there is room
+
+
+def test_a_read_only_home_ends_in_one_line(small_disk: Path, capsys: pytest.CaptureFixture) -> None:
+    home = Home(small_disk / "home").ensure()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    for command in ("publish", "ingest"):
+        assert cli.main(["--home", str(home.root), command]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Read-only file system" in err

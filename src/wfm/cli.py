@@ -20,6 +20,7 @@ import duckdb
 from wfm.config import Home
 from wfm.errors import WfmError, shown
 from wfm.lock import holding
+from wfm.warehouse import storage_failure
 
 
 def say(line: str) -> None:
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f" ({shown(os.fsdecode(exc.filename))})" if exc.filename else ""
         print(f"wfm {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
-    except duckdb.IOException as exc:  # the same, met inside DuckDB
+    except duckdb.Error as exc:
+        if not storage_failure(exc):  # anything else DuckDB refuses is a bug: its traceback is wanted
+            raise
         print(f"wfm {args.command}: {shown(' '.join(str(exc).split()), 300)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -39,6 +39,15 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+#: What the operating system says, through DuckDB, when the warehouse's disk cannot take a write.
+STORAGE_FAILURES = ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded")
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """Whether a DuckDB error is the disk's (full, read-only, not ours), which an operator mends, not a bug."""
+    return isinstance(exc, duckdb.IOException) or any(text in str(exc) for text in STORAGE_FAILURES)
+
+
 def sql_identifier(name: str) -> str:
     """A quoted SQL identifier (double quotes doubled): a name that comes from a delivery reaches SQL only so."""
     return '"' + name.replace('"', '""') + '"'
