@@ -1,12 +1,13 @@
-# The two commands of the README: `make demo` and `make test`. Everything runs from .venv, which `make setup`
-# builds from requirements.lock (exact versions) and rebuilds only when the lock changes.
+# The two commands of the README: `make demo` and `make test` (`make test-fast` for the inner loop). Everything
+# runs from .venv, which `make setup` builds from requirements.lock (exact versions) and rebuilds only when the
+# lock changes.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup demo test lint bench lock clean
+.PHONY: setup demo test test-fast lint bench lock clean
 
 setup: $(STAMP)
 
@@ -22,6 +23,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

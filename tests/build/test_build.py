@@ -22,7 +22,7 @@ from conftest import CATALOG
 
 from wfm.build import BuildResult, DbtWorker, build, dbt_paths, plan
 from wfm.build.dbt import common_args
-from wfm.build.planning import FINGERPRINTED, missing_relations, project_fingerprint, provisional_window_crossed
+from wfm.build.planning import missing_relations, provisional_window_crossed
 from wfm.build.project import DBT_DIR
 from wfm.errors import WfmError
 from wfm.warehouse import ensure_schema
@@ -34,6 +34,9 @@ CONTRACT_COLUMNS = [
 REGISTRY_COLUMNS = [
     "indicator_code", "name_zh", "name_en", "clause", "source", "formula", "unit", "target_value", "threshold",
 ]  # fmt: skip
+
+#: every test here runs dbt: a build, a parse, or a copy of the module's two builds
+pytestmark = pytest.mark.slow
 
 YESNO = ["trained_12m", "continuing_education", "certificate", "union_member", "party_member",
          "social_insurance_injury", "competition_12m", "innovation_12m", "wage_arrears_12m"]  # fmt: skip
@@ -394,7 +397,7 @@ def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds,
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     tagged = {uid: node for uid, node in manifest["nodes"].items() if "project_only" in node["tags"]}
     kinds = {node["test_metadata"]["name"] for node in tagged.values()}
-    assert len(tagged) == 12 and kinds == {"accepted_values", "not_null"}
+    assert tagged and kinds <= {"accepted_values", "not_null"}
     assert ran["incremental"] and not set(tagged) & ran["incremental"]
     assert set(tagged) <= ran["full"]
 
@@ -583,20 +586,6 @@ def test_a_table_or_view_dropped_by_hand_makes_the_next_build_full(two_builds, t
         assert missing_relations(con) == [] and plan(con).full is False
     finally:
         con.close()
-
-
-def test_an_edited_singular_test_changes_the_fingerprint(tmp_path, monkeypatch):
-    """Incremental builds leave out the tests of seeds alone, so a singular test (dbt_project/tests) edited
-    since the last build must make the next build full, like a model."""
-    tests = tmp_path / "tests"
-    tests.mkdir()
-    (tests / "assert_something.sql").write_text("select 1 where false\n", encoding="utf-8")
-    monkeypatch.setattr(
-        "wfm.build.planning.FINGERPRINTED", tuple(tmp_path / p.name if p.name == "tests" else p for p in FINGERPRINTED)
-    )
-    before = project_fingerprint()
-    (tests / "assert_something.sql").write_text("select 1 where 1 = 0\n", encoding="utf-8")
-    assert project_fingerprint() != before
 
 
 def test_broken_warehouse_fails_with_one_clear_line(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from wfm.config import Home
 
@@ -39,6 +41,15 @@ def test_nightly_dag_is_explicit_about_schedule_retries_and_the_writer_pool(dagb
         assert tasks[name].pool == "duckdb_writer" and tasks[name].retries >= 1
     assert tasks["load"].downstream_task_ids == {"validate"}
     assert tasks["promote"].outlets and tasks["publish"].outlets
+
+
+def test_the_pool_the_writing_tasks_wait_for_is_the_one_production_creates_with_one_slot(dagbag) -> None:  # noqa: ANN001
+    """docker-compose's airflow-init creates the pool; a DAG naming another would have its writers never
+    scheduled, and a pool of more slots would let two tasks write the warehouse at once."""
+    init = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))["services"]["airflow-init"]
+    created = dict(re.findall(r"airflow pools set (\S+) (\d+)", init["command"]))
+    writers = {t.pool for t in dagbag.dags["wfm_nightly"].tasks if t.pool != "default_pool"}
+    assert writers and all(created.get(pool) == "1" for pool in writers), (writers, created)
 
 
 @pytest.mark.slow

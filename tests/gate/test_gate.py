@@ -131,17 +131,39 @@ def config(**settings: object) -> GateConfig:
     return replace(TEST_CONFIG, **settings)
 
 
+# The tests that do not look at the Data Docs leave them unrendered (`docs=False`): rendering costs more than
+# validating, and the verdict and the audit rows are the same either way.
+
+
 def gate_survey(
-    con: duckdb.DuckDBPyConnection, home: Home, config: GateConfig = TEST_CONFIG, batch_id: str = "b-2026"
+    con: duckdb.DuckDBPyConnection,
+    home: Home,
+    config: GateConfig = TEST_CONFIG,
+    batch_id: str = "b-2026",
+    docs: bool = False,
 ) -> GateResult:
     return validate_batch(
-        con, source="survey", table="landing.batch_s", batch_id=batch_id, run_id="test", home=home, config=config
+        con,
+        source="survey",
+        table="landing.batch_s",
+        batch_id=batch_id,
+        run_id="test",
+        home=home,
+        config=config,
+        docs=docs,
     )
 
 
 def gate_enterprise(con: duckdb.DuckDBPyConnection, home: Home, config: GateConfig = TEST_CONFIG) -> GateResult:
     return validate_batch(
-        con, source="enterprise", table="landing.batch_e", batch_id="e-2026", run_id="test", home=home, config=config
+        con,
+        source="enterprise",
+        table="landing.batch_e",
+        batch_id="e-2026",
+        run_id="test",
+        home=home,
+        config=config,
+        docs=False,
     )
 
 
@@ -157,7 +179,7 @@ def observed(con: duckdb.DuckDBPyConnection, batch_id: str, expectation: str) ->
 
 
 def test_good_survey_batch_passes_and_leaves_one_audit_row_per_expectation(survey, gate_home):
-    res = gate_survey(survey, gate_home)
+    res = gate_survey(survey, gate_home, docs=True)
     assert (res.success, res.failed_critical, res.warnings) == (True, [], [])
     rows = survey.execute(
         "SELECT suite, expectation, severity, success, run_id FROM audit.validation_results "
@@ -513,7 +535,7 @@ def marts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def gate_marts(con: duckdb.DuckDBPyConnection, home: Home) -> GateResult:
-    return validate_marts(con, schema="marts", run_id="test", home=home, config=TEST_CONFIG)
+    return validate_marts(con, schema="marts", run_id="test", home=home, config=TEST_CONFIG, docs=False)
 
 
 def test_good_marts_pass(marts, gate_home):
@@ -658,7 +680,7 @@ def test_data_docs_render_only_the_pages_they_lack(tmp_path, con):
     some), leaves the pages already there untouched, and drops those of results the bounded history removed."""
     home = Home.resolve(tmp_path / "home")
     add_survey(con, "landing.batch_s")
-    site = gate_survey(con, home, config(docs_history=2)).docs_index.parent
+    site = gate_survey(con, home, config(docs_history=2), docs=True).docs_index.parent
 
     def pages() -> list[Path]:
         return sorted(p.relative_to(site) for p in (site / "validations").rglob("*.html"))
@@ -669,7 +691,7 @@ def test_data_docs_render_only_the_pages_they_lack(tmp_path, con):
     assert pages() == [first]
     build_docs(home)
     assert len(pages()) == 2 and (site / first).stat().st_mtime_ns == rendered
-    gate_survey(con, home, config(docs_history=2))  # keeps two results: the first one's page goes
+    gate_survey(con, home, config(docs_history=2), docs=True)  # keeps two results: the first one's page goes
     assert len(pages()) == 2 and first not in pages()
     assert "validations/survey_batch" in (site / "index.html").read_text(encoding="utf-8")
 
@@ -679,7 +701,7 @@ def test_suite_pages_render_once_per_process_until_the_suite_is_registered_again
     registers the suite anew; `prepare_marts` registers the marts' checkpoint and renders what is pending."""
     home = Home.resolve(tmp_path / "home")
     add_survey(con, "landing.batch_s")
-    site = gate_survey(con, home, config()).docs_index.parent
+    site = gate_survey(con, home, config(), docs=True).docs_index.parent
     suite_page = site / "expectations" / "survey_batch.html"
     rendered = suite_page.stat().st_mtime_ns
     validate_batch(con, "survey", "landing.batch_s", "b-2026", "test", home, config(), docs=False)
@@ -687,7 +709,7 @@ def test_suite_pages_render_once_per_process_until_the_suite_is_registered_again
     assert suite_page.stat().st_mtime_ns == rendered
     assert len(list((site / "validations").rglob("*.html"))) == 2
     context._SESSIONS.by_dir.clear()  # as the next process, which registers the suite from its own code
-    gate_survey(con, home, config())
+    gate_survey(con, home, config(), docs=True)
     assert suite_page.stat().st_mtime_ns > rendered
     build_docs(home)  # nothing pending: the suites are rendered again rather than the whole site
     prepare_marts(home)

@@ -20,6 +20,9 @@ import pytest
 from wfm.build import build
 from wfm.warehouse import ensure_schema
 
+#: every test here reads one dbt build of the returns below
+pytestmark = pytest.mark.slow
+
 #: (industry_code, province, employees_total) per enterprise; dispatched workers are 5 % of employees.
 ENTERPRISES = (
     [("06", "44", 1000)] * 5  # section B

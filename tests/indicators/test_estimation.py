@@ -27,6 +27,9 @@ with warnings.catch_warnings():
     from samplics.estimation import TaylorEstimator
     from samplics.utils.types import PopParam, SinglePSUEst
 
+#: every test here reads one dbt build of the synthesised sample
+pytestmark = pytest.mark.slow
+
 TOL = 1e-9
 PROVINCES = ["11", "31", "44"]
 

@@ -17,6 +17,9 @@ from wfm.config import Home
 from wfm.night import run_nightly
 from wfm_synthetic import generate
 
+#: every test here runs the whole night on two generated deliveries
+pytestmark = pytest.mark.slow
+
 SEEDS = (11, 12)
 
 
@@ -53,7 +56,6 @@ def published(home: Home) -> dict[tuple[str, str], tuple]:
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
-@pytest.mark.slow
 def test_every_catalog_indicator_has_values_from_each_of_its_sources(runs) -> None:  # noqa: ANN001
     for home, _, _ in runs:
         have = {
@@ -66,7 +68,6 @@ def test_every_catalog_indicator_has_values_from_each_of_its_sources(runs) -> No
         assert wanted <= have, sorted(wanted - have)
 
 
-@pytest.mark.slow
 def test_enterprise_cells_equal_the_truth_exactly(runs) -> None:  # noqa: ANN001
     for home, truth, _ in runs:
         cells = published(home)
@@ -82,7 +83,6 @@ def test_enterprise_cells_equal_the_truth_exactly(runs) -> None:  # noqa: ANN001
         assert compared > 0.5 * len(truth["E"])
 
 
-@pytest.mark.slow
 def test_survey_intervals_cover_the_population_value(runs) -> None:  # noqa: ANN001
     covered = compared = 0
     for home, truth, _ in runs:
@@ -97,7 +97,6 @@ def test_survey_intervals_cover_the_population_value(runs) -> None:  # noqa: ANN
     assert covered / compared >= 0.85, f"95 % intervals covered the truth in {covered}/{compared} cells"
 
 
-@pytest.mark.slow
 def test_every_injected_defect_is_caught_with_its_reason(runs) -> None:  # noqa: ANN001
     for home, _, defects in runs:
         con = duckdb.connect(str(home.warehouse), read_only=True)

@@ -1,5 +1,8 @@
 """Each file exactly once: the same bytes load once, a crash at any point leaves nothing or a whole step, and
-the sources are ingested side by side."""
+the sources are ingested side by side.
+
+Files are ingested with `docs=False`: these tests read the warehouse, not the Data Docs (tests/gate reads
+those), and rendering the Data Docs costs more than ingesting a small file."""
 
 from __future__ import annotations
 
@@ -30,17 +33,17 @@ def test_the_same_bytes_twice_load_once(home: Home, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "w.csv", survey_rows(6))
     copy = tmp_path / "again.csv"
     copy.write_bytes(path.read_bytes())
-    assert ingest_file(home, path, "survey", "t").outcome == "loaded"
-    assert ingest_file(home, copy, "survey", "t").outcome == "duplicate"
+    assert ingest_file(home, path, "survey", "t", docs=False).outcome == "loaded"
+    assert ingest_file(home, copy, "survey", "t", docs=False).outcome == "duplicate"
     assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 6
     assert sorted(r[0] for r in query(home, "SELECT outcome FROM audit.load_log")) == ["duplicate", "loaded"]
 
 
 def test_resubmission_keeps_every_version(home: Home, tmp_path: Path) -> None:
     first = enterprise_rows(3)
-    ingest_file(home, write_csv(tmp_path / "e1.csv", first, source="enterprise"), "enterprise", "t")
+    ingest_file(home, write_csv(tmp_path / "e1.csv", first, source="enterprise"), "enterprise", "t", docs=False)
     corrected = [dict(first[1], employees_total="520", submitted_at="2026-04-01 09:00:00")]
-    ingest_file(home, write_csv(tmp_path / "e2.csv", corrected, source="enterprise"), "enterprise", "t")
+    ingest_file(home, write_csv(tmp_path / "e2.csv", corrected, source="enterprise"), "enterprise", "t", docs=False)
     versions = query(
         home,
         "SELECT employees_total, submitted_at FROM raw.enterprise_returns WHERE uscc = ? ORDER BY submitted_at",
@@ -53,10 +56,10 @@ def test_rows_read_equal_accepted_plus_quarantined(home: Home, tmp_path: Path) -
     rows = survey_rows(10)
     rows[1]["age"] = "200"
     rows[7]["sex"] = "9"
-    ingest_file(home, write_csv(tmp_path / "a.csv", rows), "survey", "t")
+    ingest_file(home, write_csv(tmp_path / "a.csv", rows), "survey", "t", docs=False)
     bad = enterprise_rows(5)
     bad[0]["edu_fund_frontline"] = "99"
-    ingest_file(home, write_csv(tmp_path / "b.csv", bad, source="enterprise"), "enterprise", "t")
+    ingest_file(home, write_csv(tmp_path / "b.csv", bad, source="enterprise"), "enterprise", "t", docs=False)
     for read, accepted, quarantined, sha in query(
         home, "SELECT rows_read, rows_accepted, rows_quarantined, file_sha256 FROM audit.load_log"
     ):
@@ -112,9 +115,9 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Pa
             for name, (source, rows) in files.items()
         ]
         if way == "three steps":
-            outcomes = [ingest_file(home, path, source, "t") for source, path in paths]
+            outcomes = [ingest_file(home, path, source, "t", docs=False) for source, path in paths]
         else:
-            outcomes = ingest_all(home, paths, run_id="t")
+            outcomes = ingest_all(home, paths, run_id="t", docs=False)
         assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded"]
         homes[way] = home
     three, one = (_ingested(h) for h in homes.values())
@@ -148,7 +151,7 @@ def test_the_sources_are_ingested_side_by_side_each_in_its_own_order(
         ("survey", write_csv(home.inbox("survey") / "s2.csv", again)),
     ]
     lines: list[str] = []
-    outcomes = ingest_all(home, paths, run_id="t", echo=lines.append)
+    outcomes = ingest_all(home, paths, run_id="t", echo=lines.append, docs=False)
     assert [o.file_name for o in outcomes] == ["e1.csv", "s1.csv", "e2.csv", "s2.csv"]
     assert [(o.outcome, o.rows_quarantined) for o in outcomes] == [("loaded", 0)] * 3 + [("loaded", 1)]
     assert quarantine_reasons(home) == {5: {"respondent_id_duplicate"}}
@@ -183,7 +186,7 @@ def test_an_error_in_one_source_stops_the_other_before_its_next_file(
         ("enterprise", write_csv(home.inbox("enterprise") / "e2.csv", enterprise_rows(6, "2027"), source="enterprise")),
     ]
     with pytest.raises(OSError, match="the disk went away"):
-        ingest_all(home, paths, run_id="t")
+        ingest_all(home, paths, run_id="t", docs=False)
     assert sorted(started) == ["e1.csv", "s.csv"]
     assert query(home, "SELECT file_name, outcome FROM audit.load_log") == [("e1.csv", "loaded")]
     assert (home.inbox("enterprise") / "e2.csv").exists() and (home.inbox("survey") / "s.csv").exists()
@@ -214,9 +217,9 @@ def test_a_batch_staged_by_an_interrupted_run_is_gated_and_promoted_by_the_next(
     path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
     assert stage(home, path, "survey", "interrupted").outcome == "staged"
     if way == "three steps":
-        out = ingest_file(home, path, "survey", "next")
+        out = ingest_file(home, path, "survey", "next", docs=False)
     else:
-        (out,) = ingest_all(home, run_id="next")
+        (out,) = ingest_all(home, run_id="next", docs=False)
     assert (out.outcome, out.rows_accepted, set(out.timings)) == ("loaded", 9, {"load", "gate", "promote"})
     assert query(home, "SELECT count(*), count(DISTINCT row_number) FROM raw.survey_responses")[0] == (9, 9)
     assert _ingested(home)["left over"] == []
@@ -259,9 +262,9 @@ def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_pa
     assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
     assert path.exists()  # still waiting in the inbox
     if way == "three steps":
-        outcome = ingest_file(home, path, "survey", "rerun")
+        outcome = ingest_file(home, path, "survey", "rerun", docs=False)
     else:
-        (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun")
+        (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun", docs=False)
     assert (outcome.outcome, outcome.rows_accepted) == ("loaded", 9)
     assert query(home, "SELECT count(*), count(DISTINCT respondent_id) FROM raw.survey_responses")[0] == (9, 9)
 

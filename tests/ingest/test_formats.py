@@ -1,5 +1,8 @@
 """Reading deliveries: every format, encoding and header language loads every row; a file that cannot be read
-as a whole is refused with its reason, and the rows keep the numbers they have in the file."""
+as a whole is refused with its reason, and the rows keep the numbers they have in the file.
+
+Files are ingested with `docs=False`: these tests read the warehouse, not the Data Docs (tests/gate reads
+those), and rendering the Data Docs costs more than ingesting a small file."""
 
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ def test_csv_encodings_and_header_languages_load_every_row(
 ) -> None:
     path = write_csv(tmp_path / "wave.csv", survey_rows(8), encoding=encoding, chinese=chinese)
     sent = path.read_bytes()
-    out = ingest_file(home, path, "survey", "t")
+    out = ingest_file(home, path, "survey", "t", docs=False)
     assert (out.outcome, out.rows_read, out.rows_accepted, out.rows_quarantined) == ("loaded", 8, 8, 0)
     assert query(home, "SELECT encoding FROM audit.load_log")[0][0] == encoding
     assert (home.archive / "survey" / "wave.csv").read_bytes() == sent and not path.exists()
@@ -49,7 +52,7 @@ def test_xlsx_form_metadata_is_kept_and_header_found_below_it(home: Home, tmp_pa
         ["计量单位：人、元"],
     ]
     path = write_xlsx(tmp_path / "wave.xlsx", survey_rows(6), metadata=metadata)
-    out = ingest_file(home, path, "survey", "t")
+    out = ingest_file(home, path, "survey", "t", docs=False)
     assert (out.outcome, out.rows_accepted) == ("loaded", 6)
     form = json.loads(query(home, "SELECT form_metadata FROM audit.load_log")[0][0])
     assert form[0] == "表号： WFM-1表" and "计量单位：人、元" in form
@@ -57,14 +60,14 @@ def test_xlsx_form_metadata_is_kept_and_header_found_below_it(home: Home, tmp_pa
 
 def test_extra_columns_are_kept_in_raw_even_with_quotes_in_their_header(home: Home, tmp_path: Path) -> None:
     rows = [dict(r, **{'备注 "内部"': "x'y"}) for r in survey_rows(12)]
-    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t", docs=False)
     assert (out.outcome, out.rows_accepted) == ("loaded", 12)
     extra = json.loads(query(home, "SELECT extra_columns FROM raw.survey_responses LIMIT 1")[0][0])
     assert extra == {"备注 _内部_": "x'y"}
 
 
 def test_parquet_with_canonical_names_loads(home: Home, tmp_path: Path) -> None:
-    out = ingest_file(home, write_parquet(tmp_path / "wave.parquet", survey_rows(5)), "survey", "t")
+    out = ingest_file(home, write_parquet(tmp_path / "wave.parquet", survey_rows(5)), "survey", "t", docs=False)
     assert (out.outcome, out.rows_accepted) == ("loaded", 5)
 
 
@@ -81,7 +84,7 @@ def test_values_are_normalised(home: Home, tmp_path: Path) -> None:
         union_member="N",
     )
     rows[1].update(skill_level="高级技师", sex="１" if rows[1]["sex"] == "1" else "２", monthly_wage="NA")
-    ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t", docs=False)
     got = query(
         home,
         "SELECT monthly_wage, design_weight, skill_level, hukou_type, trained_12m, "
@@ -175,7 +178,7 @@ def test_values_sent_with_spaces_around_them_load_trimmed(home: Home, tmp_path: 
     rows = survey_rows(12)
     sent = {"respondent_id": f" {rows[0]['respondent_id']}", "age": f"{rows[0]['age']}  ", "stratum": " 44-C "}
     rows[0].update(sent)
-    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t")
+    out = ingest_file(home, write_csv(tmp_path / "w.csv", rows), "survey", "t", docs=False)
     assert (out.rows_accepted, out.rows_quarantined) == (12, 0)
     got = query(home, "SELECT respondent_id, age, stratum FROM raw.survey_responses WHERE row_number = 1")
     assert got == [(sent["respondent_id"].strip(), int(sent["age"]), "44-C")]
@@ -238,7 +241,7 @@ def test_gb18030_whose_first_chinese_byte_comes_late_is_read_as_gb18030(home: Ho
     rows[:-1] = [{k: {"是": "1", "否": "0"}.get(v, v) for k, v in row.items()} for row in rows[:-1]]
     path = write_csv(tmp_path / "late.csv", rows, encoding="gb18030")
     assert path.read_bytes()[:-300].isascii() and not path.read_bytes().isascii()
-    out = ingest_file(home, path, "survey", "t")
+    out = ingest_file(home, path, "survey", "t", docs=False)
     assert (out.outcome, out.rows_read) == ("loaded", 400)
     assert query(home, "SELECT encoding FROM audit.load_log")[0][0] == "gb18030"
     assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] + out.rows_quarantined == 400

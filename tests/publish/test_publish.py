@@ -112,6 +112,7 @@ def test_a_night_on_a_new_home_with_nothing_delivered_is_quiet(tmp_path: Path) -
     assert not (tmp_path / "warehouse.duckdb").exists() and not (tmp_path / "published" / "current").exists()
 
 
+@pytest.mark.slow
 def test_theme_marts_are_views_in_the_warehouse_and_tables_for_readers(built: Path) -> None:
     """The dashboard themes are views over indicator_values (an incremental build leaves them alone); the
     readers' snapshot and Parquet hold them as tables, with the rows the views give."""
@@ -270,6 +271,7 @@ def debris(home: Home) -> list[str]:
     return unfinished + temporary
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["snapshot", "exports", "switch"])
 def test_a_killed_publish_leaves_the_last_snapshot_and_the_next_run_publishes(
     built: Path, tmp_path: Path, point: str
@@ -296,6 +298,7 @@ def test_a_killed_publish_leaves_the_last_snapshot_and_the_next_run_publishes(
     assert debris(home) == []
 
 
+@pytest.mark.slow
 def test_a_parquet_reader_that_listed_the_files_still_reads_them_after_the_switch(built: Path, tmp_path: Path) -> None:
     home = copy_home(built, tmp_path / "home")
     publish(home)
@@ -306,6 +309,7 @@ def test_a_parquet_reader_that_listed_the_files_still_reads_them_after_the_switc
     assert count[0] == snapshot_state(home.root)[1]
 
 
+@pytest.mark.slow
 def test_a_second_publish_at_the_same_time_is_refused(built: Path, tmp_path: Path) -> None:
     home = copy_home(built, tmp_path / "home")
     with (home.published / ".publish.lock").open("w") as held:
@@ -315,6 +319,7 @@ def test_a_second_publish_at_the_same_time_is_refused(built: Path, tmp_path: Pat
     assert not (home.published / "current").exists()
 
 
+@pytest.mark.slow
 def test_a_suppressed_cell_with_a_figure_is_not_published(built: Path, tmp_path: Path) -> None:
     home = copy_home(built, tmp_path / "home")
     publish(home)
@@ -378,6 +383,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+@pytest.mark.slow
 def test_csv_exports_hold_no_formula_and_keep_numbers(hostile: Home) -> None:
     folder = hostile.published / "exports"
     files = {
@@ -401,6 +407,7 @@ def test_csv_exports_hold_no_formula_and_keep_numbers(hostile: Home) -> None:
     assert free and all(float(r["value"]) == float(r["value"]) for r in free)  # numbers, written as numbers
 
 
+@pytest.mark.slow
 def test_excel_workbook_holds_no_formula_and_keeps_numbers(hostile: Home) -> None:
     book = openpyxl.load_workbook(hostile.published / "exports" / "headline_tables.xlsx")
     assert book.sheetnames[0] == "README" and len(book.sheetnames) > 1
@@ -420,6 +427,7 @@ def test_excel_workbook_holds_no_formula_and_keeps_numbers(hostile: Home) -> Non
     assert numbers > 0
 
 
+@pytest.mark.slow
 def test_no_export_carries_a_suppressed_figure(hostile: Home) -> None:
     folder = hostile.published / "exports"
     values = read_csv(folder / "indicator_values.csv")
@@ -441,6 +449,7 @@ def test_no_export_carries_a_suppressed_figure(hostile: Home) -> None:
     assert shown > 0
 
 
+@pytest.mark.slow
 def test_exports_empty_a_suppressed_cell_even_when_the_snapshot_leaks_it(hostile: Home, tmp_path: Path) -> None:
     snapshot = tmp_path / "leaky.duckdb"
     shutil.copy2(os.path.realpath(hostile.published / "marts.duckdb"), snapshot)
@@ -462,6 +471,7 @@ def test_exports_empty_a_suppressed_cell_even_when_the_snapshot_leaks_it(hostile
             assert "424242" not in path.read_text(encoding="utf-8-sig"), path.name
 
 
+@pytest.mark.slow
 def test_sdmx_csv_reads_back_one_row_per_value(hostile: Home) -> None:
     from pysdmx.io import read_sdmx
 
@@ -530,6 +540,7 @@ def test_sdmx_csv_reads_back_one_row_per_value(hostile: Home) -> None:
     assert set(columns[3:]) <= set(frame.columns)
 
 
+@pytest.mark.slow
 def test_sdmx_structure_names_every_indicator_in_both_languages(hostile: Home) -> None:
     ns = {
         "mes": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/message",
