@@ -26,7 +26,7 @@ test: setup
 
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow" -n 2
 
 lint: setup
 	$(BIN)/ruff check .

@@ -58,26 +58,27 @@ class GxSession:
         self.checkpoints: dict[str, gx.Checkpoint] = {}
         #: suites whose Data Docs page this process rendered since it registered them (`build_docs`)
         self.rendered_suites: set[str] = set()
-        self.lock = threading.Lock()  # a GX context is not safe to share between threads
+        self.lock = threading.RLock()  # a GX context is not safe to share between threads
 
     def checkpoint(self, suite: SuiteSpec) -> gx.Checkpoint:
-        if suite.name not in self.checkpoints:
-            asset = self.datasource.add_dataframe_asset(suite.name)
-            batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
-            gx_suite = self.context.suites.add_or_update(suite.to_gx())
-            self.rendered_suites.discard(suite.name)
-            validation = self.context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"wfm_{suite.name}", data=batch_definition, suite=gx_suite)
-            )
-            self.checkpoints[suite.name] = self.context.checkpoints.add_or_update(
-                gx.Checkpoint(
-                    name=f"wfm_{suite.name}",
-                    validation_definitions=[validation],
-                    actions=[],
-                    result_format=RESULT_FORMAT,
+        with self.lock:
+            if suite.name not in self.checkpoints:
+                asset = self.datasource.add_dataframe_asset(suite.name)
+                batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+                gx_suite = self.context.suites.add_or_update(suite.to_gx())
+                self.rendered_suites.discard(suite.name)
+                validation = self.context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=f"wfm_{suite.name}", data=batch_definition, suite=gx_suite)
                 )
-            )
-        return self.checkpoints[suite.name]
+                self.checkpoints[suite.name] = self.context.checkpoints.add_or_update(
+                    gx.Checkpoint(
+                        name=f"wfm_{suite.name}",
+                        validation_definitions=[validation],
+                        actions=[],
+                        result_format=RESULT_FORMAT,
+                    )
+                )
+            return self.checkpoints[suite.name]
 
     def prune(self, suite: str, keep: int) -> None:
         """Keep the newest `keep` stored results of the suite; the Data Docs build drops the pages of the others.
@@ -154,10 +155,11 @@ class GxSession:
 
     @cached_property
     def docs_index(self) -> Path:
-        for site in self.context.get_docs_sites_urls(site_name=DOCS_SITE):
-            url = site.get("site_url") or ""
-            if url.startswith("file://"):
-                return Path(unquote(urlparse(url).path))
+        with self.lock:  # it reads the context's configuration, which another thread's validation may be using
+            for site in self.context.get_docs_sites_urls(site_name=DOCS_SITE):
+                url = site.get("site_url") or ""
+                if url.startswith("file://"):
+                    return Path(unquote(urlparse(url).path))
         return self.gx_dir / "uncommitted" / "data_docs" / DOCS_SITE / "index.html"
 
 
