@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import survey_rows, write_csv
 
 
@@ -32,6 +33,7 @@ def test_the_engine_is_the_same_whether_imported_in_the_background_or_on_first_u
     assert _python(code) == "ok"
 
 
+@pytest.mark.slow  # a whole ingestion in a process of its own
 def test_the_night_validates_with_great_expectations_imported_in_the_background(tmp_path: Path) -> None:
     """A run's files are gated with the engine imported while they were read, and no import thread is left;
     scipy.stats, which Great Expectations imports but the gate does not use, still works in that process."""

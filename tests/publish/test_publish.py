@@ -105,6 +105,7 @@ THEMES = ("innovation", "new_form_and_migrant_workers", "pay_and_hours", "rights
           "skills_and_craftsmen", "training_and_education_funds")  # fmt: skip
 
 
+@pytest.mark.slow  # a whole `wfm run`
 def test_a_night_on_a_new_home_with_nothing_delivered_is_quiet(tmp_path: Path) -> None:
     """A scheduled `wfm run` before the first delivery has nothing to do; that is not a failure."""
     done = nightly(tmp_path)
