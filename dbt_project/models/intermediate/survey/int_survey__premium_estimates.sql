@@ -28,6 +28,7 @@ premiums as (
         level.n_unweighted,
         level.obs_status = 'U' or base.obs_status = 'U' as low_reliability,
         level.conf_status <> 'F' or base.conf_status <> 'F' as suppressed,
+        level.value is null or base.value is null as withheld,
     from quantiles as level
     inner join quantiles as base
         on level.period = base.period
@@ -46,7 +47,7 @@ premiums as (
     select
         null as indicator_code, null as period, null as scope, null as breakdown, null as member,
         null as value, null as numerator, null as denominator, null as n_unweighted,
-        null as low_reliability, null as suppressed,
+        null as low_reliability, null as suppressed, null as withheld,
     where false
 ),
 
@@ -59,9 +60,9 @@ final as (
         premiums.breakdown,
         premiums.member,
         '' as statistic,
-        premiums.value,
-        premiums.numerator,
-        premiums.denominator,
+        case when not premiums.withheld then premiums.value end as value,
+        case when not premiums.withheld then premiums.numerator end as numerator,
+        case when not premiums.withheld then premiums.denominator end as denominator,
         premiums.n_unweighted,
         cast(null as double) as se,
         cast(null as double) as ci_lower,
