@@ -1,7 +1,7 @@
 {#- Skill premium (WAG02): P50(level) / P50(base level) − 1, × scale, from the quantile estimates of the
     indicator it derives from (w_of), for the levels above the base (w_base_member). No honest standard error
     without replicate weights, so se, interval and CV are null; the cell is suppressed when either median is,
-    and low-reliability when either is. -#}
+    withheld for low reliability (U, value null) when either median is, and U when either is. -#}
 {%- set premiums = registry_rows('W', kinds=['premium']) -%}
 
 with
@@ -69,13 +69,18 @@ final as (
         cast(null as double) as ci_upper,
         cast(null as double) as cv,
         case
+            when premiums.withheld and not premiums.suppressed then 'U'
             when {{ is_provisional('premiums.period', 'rules.provisional_days') }} then 'P'
             when premiums.low_reliability then 'U'
             else 'A'
         end as obs_status,
         case when premiums.suppressed then 'C' else 'F' end as conf_status,
         cast(null as integer) as df,
-        'no standard error: ratio of two medians' as quality_note,
+        case
+            when premiums.withheld and not premiums.suppressed
+                then 'withheld: a median it is computed from is withheld for low reliability'
+            else 'no standard error: ratio of two medians'
+        end as quality_note,
     from premiums
     cross join rules
 )
