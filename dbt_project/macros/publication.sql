@@ -61,21 +61,6 @@
         {{ withheld }} as withheld,
 {% endmacro %}
 
-{% macro survey_conf_status(n, cv, rules='rules') -%}
-    case
-        when {{ n }} < {{ rules }}.min_n or coalesce({{ cv }} > {{ rules }}.cv_suppress, false) then 'C'
-        else 'F'
-    end
-{%- endmacro %}
-
-{% macro survey_obs_status(period, n, cv, rules='rules') -%}
-    case
-        when {{ is_provisional(period, rules ~ '.provisional_days') }} then 'P'
-        when coalesce({{ cv }} > {{ rules }}.cv_low, false) or {{ n }} < {{ rules }}.min_n then 'U'
-        else 'A'
-    end
-{%- endmacro %}
-
 {#- CV of an estimate from its ratio-scale se and ratio; for a proportion relative to min(p, 1 − p). -#}
 {% macro survey_cv(se_ratio, ratio, is_proportion) -%}
     case
