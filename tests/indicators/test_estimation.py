@@ -229,7 +229,9 @@ def check_cells(
         se = stderror[label]
         inside = not proportion or 0 < estimate < 1
         if proportion:
-            lower, upper = korn_graubard(estimate, se, int(got.n_unweighted), dfs[label]) if dfs[label] >= 1 else (None, None)
+            lower, upper = (
+                korn_graubard(estimate, se, int(got.n_unweighted), dfs[label]) if dfs[label] >= 1 else (None, None)
+            )
             expected_cv = se / min(estimate, 1 - estimate) if 0 < estimate < 1 else None
         else:
             t_crit = student.ppf(0.975, dfs[label]) if dfs[label] >= 1 else np.nan
@@ -352,7 +354,10 @@ def test_index_with_an_item_missing_drops_the_respondent(built, internal):
     domain = in_scope(wave) & ~np.isnan(y)
     groups = np.full(len(wave), "CN")
     point, se, _ = samplics_estimates(wave, "mean", y, None, domain, groups)
-    assert check_cells(values, internal, "WEL01", "2024", "national", point, se, domain_df(wave, domain, groups), 1, False) == 1
+    assert (
+        check_cells(values, internal, "WEL01", "2024", "national", point, se, domain_df(wave, domain, groups), 1, False)
+        == 1
+    )
 
 
 def test_single_psu_stratum_is_noted_and_df_counts_the_domain(built):
