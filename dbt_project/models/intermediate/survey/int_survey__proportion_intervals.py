@@ -19,6 +19,7 @@ import pandas as pd
 from scipy.stats import beta, t
 
 KEYS = ["period", "scope", "indicator_code", "statistic", "breakdown", "member"]
+OUTPUT = ["n_effective", "n_adjusted", "kg_lower", "kg_upper"]
 LEVEL = 0.95
 
 
@@ -54,10 +55,7 @@ def model(dbt, session):
     cells = estimates.join(proportions, "indicator_code").select(
         ", ".join(KEYS + ["ratio", "variance", "n_respondents", "df"])
     )
-    frame = cells.df()
-    if frame.empty:
-        out = frame[KEYS].copy()
-        for column in ("n_effective", "n_adjusted", "kg_lower", "kg_upper"):
-            out[column] = pd.Series(dtype=float)
-        return out
-    return korn_graubard(frame)
+    if not cells.limit(1).fetchall():
+        # no proportion cell: an empty table with the columns typed, as DuckDB cannot type empty pandas columns
+        return cells.project(", ".join(KEYS + [f"cast(null as double) as {c}" for c in OUTPUT]))
+    return korn_graubard(cells.df())
