@@ -56,3 +56,25 @@
 {% macro member_with_statistic(member, statistic) -%}
     case when {{ statistic }} = '' then {{ member }} else {{ member }} || '|' || {{ statistic }} end
 {%- endmacro %}
+
+{#- The code list of every survey breakdown, as a query of (breakdown, member): every member gets a row in
+    every period, with n = 0 and a suppression status where the sample has nobody in it. From the reference
+    seeds (mainland provinces, sex, skill levels and NONE, the sections with industrial divisions) and the
+    fixed groupings of the staging macros (age_group, migrant 0/1). -#}
+{% macro survey_breakdown_members() %}
+    select 'national' as breakdown, 'CN' as member
+    union all
+    select 'province', code from {{ ref('provinces') }} where in_mainland
+    union all
+    select 'sex', code from {{ ref('code_lists') }} where list_name = 'sex'
+    union all
+    select 'age_group', unnest(['16-24', '25-35', '36-45', '46-55', '56+'])
+    union all
+    select 'migrant', unnest(['0', '1'])
+    union all
+    select distinct 'skill_level', value from {{ ref('code_lists') }} where list_name = 'skill_level'
+    union all
+    select 'skill_level', 'NONE'
+    union all
+    select distinct 'industry_section', section from {{ ref('industry_divisions') }} where industrial_scope
+{% endmacro %}

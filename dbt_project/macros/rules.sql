@@ -6,6 +6,7 @@
         max(value) filter (where rule = 'min_n') as min_n,
         max(value) filter (where rule = 'cv_suppress') as cv_suppress,
         max(value) filter (where rule = 'cv_low') as cv_low,
+        max(value) filter (where rule = 'min_df') as min_df,
         max(value) filter (where rule = 'threshold_min_enterprises') as threshold_min_enterprises,
         max(value) filter (where rule = 'dominance_n') as dominance_n,
         max(value) filter (where rule = 'dominance_k') as dominance_k,

@@ -12,7 +12,12 @@
     the PSU scores serves (as in taylor_ratio_wide; z is formed from the cell's R first, so no large moments
     cancel). A stratum with one PSU contributes 0 and is counted in `singleton_strata`.
 
-    Returns one row per cell: keys, y_sum, x_sum, ratio, variance, n_respondents, singleton_strata. -#}
+    The cell's design degrees of freedom (statistics.md, R's degf() of the subset design): the PSUs with a
+    respondent in the cell (`domain_psus`, n_respondents > 0) minus the strata those PSUs belong to
+    (`domain_strata`).
+
+    Returns one row per cell: keys, y_sum, x_sum, ratio, variance, n_respondents, singleton_strata,
+    domain_psus, domain_strata, df. -#}
 {% macro taylor_ratio(psu_totals, strata, keys) %}
     {%- set key_list = keys | join(', ') -%}
     (
@@ -33,6 +38,7 @@
                 {{ key_list }},
                 stratum,
                 (y_total - cells.y_sum / cells.x_sum * x_total) / cells.x_sum as z,
+                {{ psu_totals }}.n_respondents > 0 as has_respondents,
             from {{ psu_totals }}
             inner join cells using ({{ key_list }})
             where cells.x_sum <> 0
@@ -44,6 +50,7 @@
                 stratum,
                 sum(z) as z_sum,
                 sum(z * z) as zz_sum,
+                count(*) filter (where has_respondents) as domain_psus,
             from psu_scores
             group by {{ key_list }}, stratum
         ),
@@ -53,6 +60,7 @@
                 {{ key_list }},
                 t.stratum,
                 s.n_psu = 1 as is_singleton,
+                t.domain_psus,
                 case
                     when s.n_psu > 1 then s.n_psu / (s.n_psu - 1.0) * greatest(t.zz_sum - t.z_sum * t.z_sum / s.n_psu, 0)
                     else 0
@@ -66,6 +74,8 @@
                 {{ key_list }},
                 sum(v_h) as variance,
                 count(*) filter (where is_singleton) as singleton_strata,
+                sum(domain_psus) as domain_psus,
+                count(*) filter (where domain_psus > 0) as domain_strata,
             from stratum_variance
             group by {{ key_list }}
         )
@@ -78,6 +88,9 @@
             cell_variance.variance,
             cells.n_respondents,
             cell_variance.singleton_strata,
+            cell_variance.domain_psus,
+            cell_variance.domain_strata,
+            cell_variance.domain_psus - cell_variance.domain_strata as df,
         from cells
         inner join cell_variance using ({{ key_list }})
         where cells.x_sum <> 0
@@ -89,7 +102,7 @@
     y__<c> = Σ w·y, x__<c> = Σ w·x and n__<c> = respondents over the PSU's rows in the cell (null when the
     PSU has none). One pass per step serves every cell; the result is long, one row per keys × cell, with the
     columns of taylor_ratio (indicator_code, statistic, y_sum, x_sum, ratio, variance, n_respondents,
-    singleton_strata).
+    singleton_strata, domain_psus, domain_strata, df); a PSU has a respondent in the cell when n__<c> > 0.
 
     Per stratum Σ_i (z_hi − z̄_h)² over all n_h PSUs (absent ones with z = 0) equals Σ z_hi² − (Σ z_hi)² / n_h,
     so each stratum needs only the sum and the sum of squares of the present PSUs' z. z itself is formed
@@ -119,6 +132,7 @@
                 (p.y__{{ c.column }} - t.ys__{{ c.column }} / t.xs__{{ c.column }} * p.x__{{ c.column }})
                     / t.xs__{{ c.column }} as z__{{ c.column }},
                 p.x__{{ c.column }} <> 0 or p.y__{{ c.column }} <> 0 as present__{{ c.column }},
+                p.n__{{ c.column }} > 0 as responding__{{ c.column }},
                 {%- endfor %}
             from {{ psu_totals }} as p
             inner join cell_totals as t using ({{ key_list }})
@@ -132,6 +146,7 @@
                 sum(z__{{ c.column }}) as zs__{{ c.column }},
                 sum(z__{{ c.column }} * z__{{ c.column }}) as zz__{{ c.column }},
                 bool_or(present__{{ c.column }}) as present__{{ c.column }},
+                count(*) filter (where responding__{{ c.column }}) as psus__{{ c.column }},
                 {%- endfor %}
             from psu_scores
             group by {{ key_list }}, stratum
@@ -150,6 +165,8 @@
                     end
                 ) filter (where present__{{ c.column }}) as v__{{ c.column }},
                 count(*) filter (where present__{{ c.column }} and s.n_psu = 1) as singletons__{{ c.column }},
+                sum(psus__{{ c.column }}) as dpsus__{{ c.column }},
+                count(*) filter (where psus__{{ c.column }} > 0) as dstrata__{{ c.column }},
                 {%- endfor %}
             from stratum_sums
             inner join {{ strata }} as s using (period, stratum)
@@ -169,6 +186,8 @@
                         'variance': v__{{ c.column }},
                         'n_respondents': ns__{{ c.column }},
                         'singleton_strata': singletons__{{ c.column }},
+                        'domain_psus': dpsus__{{ c.column }},
+                        'domain_strata': dstrata__{{ c.column }},
                     },
                 {%- endfor %}
                 ], recursive := true),
@@ -186,6 +205,9 @@
             variance,
             n_respondents,
             singleton_strata,
+            domain_psus,
+            domain_strata,
+            domain_psus - domain_strata as df,
         from cells
         where x_sum is not null and x_sum <> 0
     )

@@ -1,7 +1,7 @@
 {#- Skill premium (WAG02): P50(level) / P50(base level) − 1, × scale, from the quantile estimates of the
     indicator it derives from (w_of), for the levels above the base (w_base_member). No honest standard error
     without replicate weights, so se, interval and CV are null; the cell is suppressed when either median is,
-    and low-reliability when either is. -#}
+    withheld for low reliability (U, value null) when either median is, and U when either is. -#}
 {%- set premiums = registry_rows('W', kinds=['premium']) -%}
 
 with
@@ -28,6 +28,7 @@ premiums as (
         level.n_unweighted,
         level.obs_status = 'U' or base.obs_status = 'U' as low_reliability,
         level.conf_status <> 'F' or base.conf_status <> 'F' as suppressed,
+        level.value is null or base.value is null as withheld,
     from quantiles as level
     inner join quantiles as base
         on level.period = base.period
@@ -46,7 +47,7 @@ premiums as (
     select
         null as indicator_code, null as period, null as scope, null as breakdown, null as member,
         null as value, null as numerator, null as denominator, null as n_unweighted,
-        null as low_reliability, null as suppressed,
+        null as low_reliability, null as suppressed, null as withheld,
     where false
 ),
 
@@ -59,22 +60,27 @@ final as (
         premiums.breakdown,
         premiums.member,
         '' as statistic,
-        premiums.value,
-        premiums.numerator,
-        premiums.denominator,
+        case when not premiums.withheld then premiums.value end as value,
+        case when not premiums.withheld then premiums.numerator end as numerator,
+        case when not premiums.withheld then premiums.denominator end as denominator,
         premiums.n_unweighted,
         cast(null as double) as se,
         cast(null as double) as ci_lower,
         cast(null as double) as ci_upper,
         cast(null as double) as cv,
         case
+            when premiums.withheld and not premiums.suppressed then 'U'
             when {{ is_provisional('premiums.period', 'rules.provisional_days') }} then 'P'
             when premiums.low_reliability then 'U'
             else 'A'
         end as obs_status,
         case when premiums.suppressed then 'C' else 'F' end as conf_status,
         cast(null as integer) as df,
-        'no standard error: ratio of two medians' as quality_note,
+        case
+            when premiums.withheld and not premiums.suppressed
+                then 'withheld: a median it is computed from is withheld for low reliability'
+            else 'no standard error: ratio of two medians'
+        end as quality_note,
     from premiums
     cross join rules
 )

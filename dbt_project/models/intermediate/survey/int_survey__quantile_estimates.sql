@@ -1,5 +1,9 @@
 {#- Quantiles in their published form (Woodruff's interval and se from int_survey__quantile_intervals),
-    with CV and the statuses, which move with the vintage (provisional), so rebuilt whole every build. -#}
+    with CV and the statuses (macro survey_publication), which move with the vintage (provisional), so rebuilt
+    whole every build. One row per indicator × statistic × member of its breakdowns' code lists in every wave
+    and scope, n = 0 where the sample has nobody. -#}
+{%- set indicators = registry_rows('W', kinds=['quantile']) -%}
+
 with
 
 measured as (
@@ -14,32 +18,72 @@ rules as (
     {{ publication_rules() }}
 ),
 
+waves as (
+    select distinct period from {{ ref('int_survey__design') }}
+),
+
+members as (
+    {{ survey_breakdown_members() }}
+),
+
+scopes as (
+    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
+),
+
+registry_cells as (
+    {%- for ind in indicators %}
+    {%- for s in registry_statistics(ind.w_statistics) %}
+    select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
+    union all
+    {%- endfor %}
+    {%- endfor %}
+    select null as indicator_code, null as statistic where false
+),
+
+grid as (
+    select waves.period, scopes.scope, registry_cells.indicator_code, members.breakdown, members.member,
+        registry_cells.statistic
+    from waves
+    cross join scopes
+    cross join registry_cells
+    inner join registry using (indicator_code)
+    inner join members
+        on registry.w_breakdowns is null
+        or list_contains(string_split(registry.w_breakdowns, ';'), members.breakdown)
+    union
+    select period, scope, indicator_code, breakdown, member, statistic from measured
+),
+
+cells as (
+    select
+        grid.*,
+        registry.scale * measured.quantile as estimate,
+        measured.x_sum,
+        coalesce(measured.n_respondents, 0) as n_respondents,
+        coalesce(measured.singleton_strata, 0) as singleton_strata,
+        measured.df,
+        registry.scale * measured.se as se,
+        registry.scale * measured.interval_lower as interval_lower,
+        registry.scale * measured.interval_upper as interval_upper,
+        measured.se / nullif(abs(measured.quantile), 0) as cv,
+        coalesce(measured.se = 0, false) as zero_se_inside,
+    from grid
+    inner join registry using (indicator_code)
+    left join measured using (period, scope, indicator_code, breakdown, member, statistic)
+),
+
 final as (
     select
-        measured.indicator_code,
-        measured.period,
-        measured.scope,
+        cells.indicator_code,
+        cells.period,
+        cells.scope,
         'W' as source,
-        measured.breakdown,
-        {{ member_with_statistic('measured.member', 'measured.statistic') }} as member,
-        measured.statistic,
-        registry.scale * measured.quantile as value,
-        cast(null as double) as numerator,
-        measured.x_sum as denominator,
-        cast(measured.n_respondents as bigint) as n_unweighted,
-        registry.scale * measured.se as se,
-        registry.scale * measured.interval_lower as ci_lower,
-        registry.scale * measured.interval_upper as ci_upper,
-        measured.se / nullif(abs(measured.quantile), 0) as cv,
-        {{ survey_obs_status('measured.period', 'measured.n_respondents', 'measured.se / nullif(abs(measured.quantile), 0)') }} as obs_status,
-        {{ survey_conf_status('measured.n_respondents', 'measured.se / nullif(abs(measured.quantile), 0)') }} as conf_status,
-        cast(measured.df as integer) as df,
-        case when measured.singleton_strata > 0
-            then measured.singleton_strata || ' single-PSU strata contribute no variance'
-        end as quality_note,
-        measured.member as breakdown_member,
-    from measured
-    inner join registry using (indicator_code)
+        cells.breakdown,
+        {{ member_with_statistic('cells.member', 'cells.statistic') }} as member,
+        cells.statistic,
+        {{ survey_publication('cells', numerator='cast(null as double)', denominator='cells.x_sum') }}
+        cells.member as breakdown_member,
+    from cells
     cross join rules
 )
 

@@ -1,6 +1,7 @@
 {#- Woodruff's interval per quantile cell (vintage-free, so incremental by period): the point quantiles
     (macro quantile_points) and the PSU totals of 1(y ≤ q_p) (macro quantile_psu_totals), the Taylor se of
-    F̂(q_p) (the proportion, domain-aware), the interval p ± t·se on the probability scale clipped to [0, 1],
+    F̂(q_p) (the proportion, domain-aware), the interval p ± t·se on the probability scale clipped to [0, 1]
+    with t on the cell's own design df (PSUs with a respondent in it minus their strata),
     the quantiles read at its two ends as the 95 % interval, and se = (upper − lower) / (2t). The PSU totals
     (1.6 M rows at national scale) are a step of this query, not a model: stored, they would cost a write and
     a read, and as a view the period filter would not reach inside the CDF's windows. The weighted CDF serves
@@ -31,10 +32,6 @@ strata as (
     select * from {{ ref('int_survey__design') }}
 ),
 
-waves as (
-    select distinct period, df from {{ ref('int_survey__design') }}
-),
-
 proportion_variance as (
     select * from {{ taylor_ratio(
         'psu_totals', 'strata', keys + ['statistic']
@@ -47,12 +44,11 @@ bounds as (
         proportion_variance.x_sum,
         proportion_variance.n_respondents,
         proportion_variance.singleton_strata,
-        waves.df,
-        {{ t_975('waves.df') }} as t_crit,
+        proportion_variance.df,
+        {{ t_975('proportion_variance.df') }} as t_crit,
         sqrt(greatest(proportion_variance.variance, 0)) as se_proportion,
     from points
     inner join proportion_variance using ({{ keys | join(', ') }}, statistic)
-    inner join waves using (period)
 ),
 
 bound_probabilities as (
