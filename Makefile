@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup demo test test-fast lint bench lock clean
+.PHONY: setup r-survey demo test test-fast lint bench lock clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,18 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/python -m wfm_tools.demo
 
-test: setup
+test: setup r-survey
 	$(BIN)/python -m pytest
+
+# R's survey package is the independent oracle of the survey intervals (tests/indicators/test_intervals.py):
+# installed from Debian when missing and running as root, else the target says what to install.
+r-survey:
+	@Rscript -e 'library(survey)' >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq r-base-core r-cran-survey >/dev/null; \
+	  else \
+	    echo "make test needs R's survey package: apt-get install r-base-core r-cran-survey (as root)"; exit 1; \
+	  fi; }
 
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup

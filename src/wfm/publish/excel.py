@@ -100,6 +100,18 @@ _HEADLINE_SQL = """
 def _readme_rows(vintage: str, version: str, rules: Rules) -> list[tuple[str, str, str]]:
     provisional = rules.get("provisional_days")
     cv_low, cv_suppress, min_n = (rules.get("cv_low"), rules.get("cv_suppress"), rules.get("min_n"))
+    min_df = rules.get("min_df")
+    withheld = (
+        f"CV above {float(cv_suppress):.1%}, fewer than {min_df} design degrees of freedom, or no interval of "
+        "positive width"
+        if cv_suppress and min_df
+        else "too unreliable"
+    )
+    withheld_zh = (
+        f"CV 超过 {float(cv_suppress):.1%}、设计自由度少于 {min_df} 或区间宽度为零"
+        if cv_suppress and min_df
+        else "可靠性过低"
+    )
     low = f"（CV {float(cv_low):.1%}–{float(cv_suppress):.1%}）" if cv_low and cv_suppress else ""
     low_en = f" (CV {float(cv_low):.1%}–{float(cv_suppress):.1%})" if cv_low and cv_suppress else ""
     p_days = f"报告期结束后 {provisional} 天内" if provisional else "报告期仍接受迟报期间"
@@ -109,13 +121,10 @@ def _readme_rows(vintage: str, version: str, rules: Rules) -> list[tuple[str, st
         rules.get("dominance_n"),
         rules.get("dominance_k"),
     )
-    if min_n and cv_suppress and enterprises and top_n and top_k:
-        c_rule = (
-            f"调查：样本量少于 {min_n} 或 CV 超过 {float(cv_suppress):.1%}；企业：少于 {enterprises} 家"
-            f"或前 {top_n} 家合计超过 {top_k}%"
-        )
+    if min_n and enterprises and top_n and top_k:
+        c_rule = f"调查：样本量少于 {min_n}；企业：少于 {enterprises} 家或前 {top_n} 家合计超过 {top_k}%"
         c_rule_en = (
-            f"survey: fewer than {min_n} respondents or CV above {float(cv_suppress):.1%}; enterprises: "
+            f"survey: fewer than {min_n} respondents; enterprises: "
             f"fewer than {enterprises}, or the {top_n} largest above {top_k} % of the cell"
         )
     else:
@@ -174,7 +183,12 @@ def _readme_rows(vintage: str, version: str, rules: Rules) -> list[tuple[str, st
         ("", "", ""),
         ("状态 status", "meaning", "含义"),
         ("obs_status A", "normal value", "正常值"),
-        ("obs_status U", f"low reliability{low_en}: use with caution", f"可靠性低{low}，慎用"),
+        (
+            "obs_status U",
+            f"low reliability{low_en}: use with caution; a survey cell too unreliable to publish ({withheld}) "
+            "keeps its row with the value empty",
+            f"可靠性低{low}，慎用；过于不可靠的调查单元格（{withheld_zh}）保留行，数值为空",
+        ),
         ("obs_status P", f"provisional {p_days_en}: late returns may revise it", f"初步数：{p_days}可能因迟报修订"),
         ("conf_status F", "free for publication", "可公开"),
         ("conf_status C", f"confidential ({c_rule_en}): value and all figures empty", f"保密（{c_rule}），数值为空"),
