@@ -256,7 +256,7 @@ def test_unreadable_workbook_is_refused(home: Home, tmp_path: Path, capsys: pyte
 
 def test_row_numbers_are_the_file_rows_of_a_large_file(tmp_path) -> None:
     """A 40 MB file is read by several threads; the numbering must still follow the file, or quarantine and raw
-    would name the wrong rows (at national scale they did: 9 of 10 row numbers pointed elsewhere)."""
+    would name the wrong rows."""
     from wfm.contract import COLUMNS
     from wfm.ingest.formats import read_into
     from wfm.warehouse import connect

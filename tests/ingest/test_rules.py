@@ -75,8 +75,8 @@ def test_each_survey_row_rule_quarantines_its_row(
     assert reason in survey_delivery[rule + 1], f"{column}={value!r}"
 
 
-#: numbers DuckDB parses but no statistic can use: the row is quarantined with one reason, the file still loads
-#: (an infinite or NaN weight used to pass the rules; 1e30 in an integer column failed the whole file's query)
+#: numbers DuckDB parses but no statistic can use (an infinite or NaN weight, 1e30 in an integer column): the row
+#: is quarantined with one reason, and the file still loads
 NOT_NUMBERS = [
     ("design_weight", "nan", "design_weight_not_number"),
     ("monthly_wage", "inf", "monthly_wage_not_number"),
