@@ -192,3 +192,22 @@ def quarantine_reasons(home: Home) -> dict[int, set[str]]:
     return {
         row: set(reasons.split(",")) for row, reasons in query(home, "SELECT row_number, reasons FROM audit.quarantine")
     }
+
+
+def generated_night(seed: int, root: Path) -> tuple[Home, Path]:
+    """The generator's demo data for `seed` (refused files too) delivered to a new home and run through the
+    whole night; returns the home and the generated folder (its ground_truth.json, defects.json)."""
+    import shutil
+
+    from wfm.night import run_nightly
+    from wfm_synthetic import generate
+
+    generated = root / f"gen{seed}"
+    generate(generated, scale="demo", seed=seed)
+    home = Home.resolve(root / f"home{seed}").ensure()
+    for source in ("survey", "enterprise"):
+        for folder in (generated / source, generated / "refused" / source):
+            for path in folder.glob("*"):
+                shutil.copy2(path, home.inbox(source) / path.name)
+    run_nightly(home)
+    return home, generated

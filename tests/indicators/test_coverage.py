@@ -12,16 +12,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
-
-from wfm.config import Home
-from wfm.night import run_nightly
-from wfm_synthetic import generate
+from conftest import generated_night
 
 SEEDS = (11, 12, 13, 14)
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
@@ -30,14 +26,7 @@ SIZES = [(10, 100), (100, 300), (300, 1000), (1000, None)]
 
 
 def _run(seed: int, root: Path) -> pd.DataFrame:
-    generated = root / f"gen{seed}"
-    generate(generated, scale="demo", seed=seed)
-    home = Home.resolve(root / f"home{seed}").ensure()
-    for source in ("survey", "enterprise"):
-        for folder in (generated / source, generated / "refused" / source):
-            for path in folder.glob("*"):
-                shutil.copy2(path, home.inbox(source) / path.name)
-    run_nightly(home)
+    home, generated = generated_night(seed, root)
     truth = json.loads((generated / "ground_truth.json").read_text(encoding="utf-8"))["W"]
     con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
     try:

@@ -6,16 +6,13 @@ and every injected defect in quarantine or rejected, with the reason the generat
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CATALOG
+from conftest import CATALOG, generated_night
 
 from wfm.config import Home
-from wfm.night import run_nightly
-from wfm_synthetic import generate
 
 #: every test here runs the whole night on two generated deliveries
 pytestmark = pytest.mark.slow
@@ -24,14 +21,7 @@ SEEDS = (11, 12)
 
 
 def _run(seed: int, root: Path) -> tuple[Home, dict, dict]:
-    generated = root / f"gen{seed}"
-    generate(generated, scale="demo", seed=seed)
-    home = Home.resolve(root / f"home{seed}").ensure()
-    for source in ("survey", "enterprise"):
-        for folder in (generated / source, generated / "refused" / source):
-            for path in folder.glob("*"):
-                shutil.copy2(path, home.inbox(source) / path.name)
-    run_nightly(home)
+    home, generated = generated_night(seed, root)
     truth = json.loads((generated / "ground_truth.json").read_text(encoding="utf-8"))
     defects = json.loads((generated / "defects.json").read_text(encoding="utf-8"))["files"]
     return home, truth, defects
