@@ -211,3 +211,20 @@ def generated_night(seed: int, root: Path) -> tuple[Home, Path]:
                 shutil.copy2(path, home.inbox(source) / path.name)
     run_nightly(home)
     return home, generated
+
+
+def assert_nowhere_under(home: Home, secrets: set[str], printed: str) -> None:
+    """No secret, in UTF-8, GB18030 or UTF-16, in any file the pipeline wrote under the home (the deliveries in
+    inbox/, archive/ and rejected/ are kept as sent) nor in what the commands printed."""
+    delivered = {home.root / "inbox", home.archive, home.rejected}
+    scanned = 0
+    for path in home.root.rglob("*"):
+        if path.is_file() and not any(folder in path.parents for folder in delivered):
+            data = path.read_bytes()
+            scanned += 1
+            for secret in secrets:
+                for encoding in ("utf-8", "gb18030", "utf-16-le"):
+                    assert secret.encode(encoding) not in data, f"{secret!r} found in {path}"
+    assert scanned >= 1
+    for secret in secrets:
+        assert secret not in printed
