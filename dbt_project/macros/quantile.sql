@@ -58,13 +58,7 @@
         with
 
         registry_statistics as (
-            {%- for ind in registry_rows('W', kinds=['quantile']) %}
-            {%- for s in registry_statistics(ind.w_statistics) %}
-            select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
-            union all
-            {%- endfor %}
-            {%- endfor %}
-            select null as indicator_code, null as statistic where false
+            {{ quantile_statistics() }}
         ),
 
         probabilities as (

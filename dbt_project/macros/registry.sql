@@ -126,3 +126,14 @@
 {% macro cell_column(code, statistic) -%}
     {{ return((code ~ ('__' ~ statistic if statistic else '')) | lower) }}
 {%- endmacro %}
+
+{#- One row (indicator_code, statistic) per statistic of each survey quantile indicator (registry w_statistics). -#}
+{% macro quantile_statistics() %}
+    {%- for ind in registry_rows('W', kinds=['quantile']) %}
+    {%- for s in registry_statistics(ind.w_statistics) %}
+    select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
+    union all
+    {%- endfor %}
+    {%- endfor %}
+    select null as indicator_code, null as statistic where false
+{% endmacro %}

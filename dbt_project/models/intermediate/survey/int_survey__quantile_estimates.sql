@@ -2,7 +2,6 @@
     with CV and the statuses (macro survey_publication), which move with the vintage (provisional), so rebuilt
     whole every build. One row per indicator × statistic × member of its breakdowns' code lists in every wave
     and scope, n = 0 where the sample has nobody. -#}
-{%- set indicators = registry_rows('W', kinds=['quantile']) -%}
 
 with
 
@@ -31,13 +30,7 @@ scopes as (
 ),
 
 registry_cells as (
-    {%- for ind in indicators %}
-    {%- for s in registry_statistics(ind.w_statistics) %}
-    select '{{ ind.indicator_code }}' as indicator_code, '{{ s }}' as statistic
-    union all
-    {%- endfor %}
-    {%- endfor %}
-    select null as indicator_code, null as statistic where false
+    {{ quantile_statistics() }}
 ),
 
 grid as (
