@@ -9,13 +9,14 @@
 
 {#- The published columns of a survey cell from the columns of `cell`: estimate, se, interval_lower,
     interval_upper, cv, n_respondents, df, singleton_strata, zero_se_inside, period, and the expressions
-    `numerator` and `denominator`: value, numerator, denominator, n_unweighted, se, ci_lower, ci_upper, cv,
+    `numerator` and `denominator` (and `respondents`, the count the min_n rule reads, n_respondents unless
+    given): value, numerator, denominator, n_unweighted, se, ci_lower, ci_upper, cv,
     obs_status, conf_status, df, quality_note, then `withheld` (the reason, null when published). -#}
-{% macro survey_publication(cell, numerator=none, denominator=none, rules='rules') %}
+{% macro survey_publication(cell, numerator=none, denominator=none, respondents=none, rules='rules') %}
     {%- set c = cell -%}
     {%- set numerator = numerator or c ~ '.y_sum' -%}
     {%- set denominator = denominator or c ~ '.x_sum' -%}
-    {%- set confidential = c ~ '.n_respondents < ' ~ rules ~ '.min_n' -%}
+    {%- set confidential = (respondents or c ~ '.n_respondents') ~ ' < ' ~ rules ~ '.min_n' -%}
     {%- set withheld -%}
         case
             when {{ confidential }} then null

@@ -3,8 +3,8 @@
 Oracle: tests/indicators/oracle/survey_oracle.R, run with Rscript on the same microdata the warehouse is built
 from (R ≥ 4.2, survey ≥ 4.1; the versions of the run are printed by the script and shown in a failure):
 `svyciprop(method = "beta")` by `svyby` (Korn–Graubard) with `degf()` of each domain's subset design,
-`svymean` with `confint(df = degf())`, and `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")`
-(Woodruff). Values, se, df and intervals must agree to 1e-9 relative wherever the two methods are the same:
+`svymean` with `confint(df = degf())`, `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")`
+(Woodruff), and `svytotal` of the skill premium's linearised score. Values, se, df and intervals must agree to 1e-9 relative wherever the two methods are the same:
 the Korn–Graubard bounds where the effective sample size is not capped at n (R does not cap it) and p̂ is
 strictly inside (0, 1) with se > 0 (R's n_eff is undefined otherwise); Woodruff's bounds where p ± t·se stays
 in [0, 1] (R returns NaN, the warehouse reads the extreme value). CI installs R (apt-get install r-base-core
@@ -166,6 +166,12 @@ def computed(warehouse: tuple[pd.DataFrame, Path]) -> pd.DataFrame:
             n_respondents as n, interval_lower as lower, interval_upper as upper, p, t_crit, se_proportion
         from intermediate.int_survey__quantile_intervals
         where scope = 'industrial'
+        union all by name
+        select indicator_code as code, period as wave, breakdown, member, '' as statistic,
+            100 * (ratio - 1) as estimate, 100 * se_ratio as se, df, n_level as n,
+            100 * (ratio - 1 - t_crit * se_ratio) as lower, 100 * (ratio - 1 + t_crit * se_ratio) as upper
+        from intermediate.int_survey__premium_intervals
+        where scope = 'industrial'
         """,
     )
 
@@ -299,9 +305,24 @@ def test_woodruff_interval_on_domain_df_equals_svyquantile(oracle, computed, war
     assert close(compared.se, se_r).all(), versions
 
 
+def test_skill_premium_se_equals_the_linearised_ratio_of_medians(oracle, computed, published):
+    """WAG02 = P50(level) / P50(L1) − 1: value, se (each median's influence with Woodruff's slope, the
+    premium's score totalled by svytotal()), df and interval equal R's, and every published cell has them."""
+    both = joined(oracle, computed, "WAG02")
+    versions = oracle.attrs["versions"]
+    assert len(both) >= 8
+    for column in ("estimate", "se", "lower", "upper"):
+        assert close(both[column], both[column + "_r"]).all(), (versions, column, mismatches(both, column))
+    assert (both["df"] == both["df_r"]).all(), versions
+    assert (both["n"] == both["n_r"]).all(), versions
+    shown = published[(published.indicator_code == "WAG02") & published.value.notna()]
+    assert len(shown) >= 4
+    assert shown[["se", "ci_lower", "ci_upper", "cv", "df"]].notna().all().all()
+
+
 def test_no_published_interval_has_zero_width(published):
     shown = published[published.value.notna()]
-    assert shown.se.notna().all() or set(shown[shown.se.isna()].indicator_code) <= {"WAG02"}
+    assert shown.se.notna().all()
     with_interval = shown[shown.ci_lower.notna()]
     assert (with_interval.ci_upper > with_interval.ci_lower).all()
     assert (

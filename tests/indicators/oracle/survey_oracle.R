@@ -17,6 +17,8 @@
 #   quantiles    svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")  (Woodruff, df = degf()), and
 #                Woodruff centred on p as the warehouse computes it: svymean(~I(wage <= q)) for the se of F(q),
 #                survey:::qrule_math() at p -/+ qt(0.975, degf()) * se  (columns se_f, lower_p, upper_p)
+#   skill premium  svyquantile() of the two medians, their linearised influence (slope from the Woodruff reading
+#                above), svytotal() of the premium's score for its se, degf() of the two levels' subset design
 # A stratum with a single PSU contributes no variance (survey.lonely.psu = "certainty").
 
 suppressPackageStartupMessages(library(survey))
@@ -100,6 +102,41 @@ for (wave in sort(unique(data$wave))) {
              paste0("P", round(100 * p)), q[j, 1], q[j, 4], degf(part), q[j, 2], q[j, 3],
              nrow(part), se_f, read[1], read[2])
       }
+    }
+  }
+
+  # skill premium (WAG02): P50(level) / P50(L1), its se linearised (statistics.md): each median's influence
+  # -slope * (I(wage <= q) - F(q)) / N on its domain, slope = Woodruff's (upper - lower) / (2 t se(F(q))) read at
+  # p -/+ t se as above; u = (s_level - R s_L1) / q_L1 and its se by svytotal() on the wage domain's design
+  median_of <- function(level) {
+    part <- domain[domain$variables$skill == level, ]
+    q <- svyquantile(~wage, part, quantiles = 0.5, ci = FALSE, qrule = "math")$wage[1, 1]
+    f <- svymean(~I(wage <= q), part)
+    cdf <- coef(f)[[grep("TRUE", names(coef(f)))]]
+    se_f <- SE(f)[[grep("TRUE", names(coef(f)))]]
+    if (degf(part) < 1 || !(se_f > 0)) return(NULL)  # no Woodruff slope: the warehouse has no se either
+    t <- qt(0.975, degf(part))
+    if (0.5 - t * se_f < 0 || 0.5 + t * se_f > 1) return(NULL)
+    ends <- sapply(c(0.5 - t * se_f, 0.5 + t * se_f),
+                   function(e) survey:::qrule_math(part$variables$wage, weights(part, "sampling"), e))
+    slope <- (ends[2] - ends[1]) / (2 * t * se_f)
+    inside <- domain$variables$skill == level
+    score <- ifelse(inside, -slope * ((domain$variables$wage <= q) - cdf) / sum(weights(part, "sampling")), 0)
+    list(q = q, score = score, n = nrow(part))
+  }
+  levels <- sort(unique(domain$variables$skill))
+  base <- if ("L1" %in% levels) median_of("L1") else NULL
+  if (!is.null(base)) {
+    for (level in levels[grepl("^L[2-9]$", levels)]) {
+      top <- median_of(level)
+      if (is.null(top)) next
+      ratio <- top$q / base$q
+      scored <- update(domain, u = (top$score - ratio * base$score) / base$q)
+      se <- SE(svytotal(~u, scored))[[1]]
+      pair <- domain[domain$variables$skill %in% c(level, "L1"), ]
+      t <- qt(0.975, degf(pair))
+      emit("WAG02", wave, "skill_level", level, "", 100 * (ratio - 1), 100 * se, degf(pair),
+           100 * (ratio - 1 - t * se), 100 * (ratio - 1 + t * se), top$n)
     }
   }
 }

@@ -1,87 +1,87 @@
-{#- Skill premium (WAG02): P50(level) / P50(base level) − 1, × scale, from the quantile estimates of the
-    indicator it derives from (w_of), for the levels above the base (w_base_member). No honest standard error
-    without replicate weights, so se, interval and CV are null; the cell is suppressed when either median is,
-    withheld for low reliability (U, value null) when either median is, and U when either is. -#}
+{#- Skill premium (WAG02) in its published form: value scale × (R − 1), its linearised se and the interval
+    value ± t(0.975, df)·se on the cell's own df (from int_survey__premium_intervals), CV = se(R) / R (the
+    premium is a ratio of medians less one: its CV would be undefined where the two medians are equal), and
+    the statuses (macro survey_publication), which move with the vintage (provisional), so rebuilt whole every
+    build. n_unweighted: the respondents at the level; confidential when either median's domain has fewer
+    than min_n respondents. One row per level above
+    the base level in every wave and scope, n = 0 where the sample has nobody. -#}
 {%- set premiums = registry_rows('W', kinds=['premium']) -%}
 
 with
 
-quantiles as (
-    select * from {{ ref('int_survey__quantile_estimates') }}
+measured as (
+    select * from {{ ref('int_survey__premium_intervals') }}
+),
+
+registry as (
+    select * from {{ ref('indicator_registry') }}
 ),
 
 rules as (
     {{ publication_rules() }}
 ),
 
-premiums as (
+waves as (
+    select distinct period from {{ ref('int_survey__design') }}
+),
+
+members as (
+    {{ survey_breakdown_members() }}
+),
+
+scopes as (
+    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
+),
+
+grid as (
     {%- for ind in premiums %}
-    select
-        '{{ ind.indicator_code }}' as indicator_code,
-        level.period,
-        level.scope,
-        level.breakdown,
-        level.breakdown_member as member,
-        {{ ind.scale }} * (level.value / nullif(base.value, 0) - 1) as value,
-        level.value as numerator,
-        base.value as denominator,
-        level.n_unweighted,
-        level.obs_status = 'U' or base.obs_status = 'U' as low_reliability,
-        level.conf_status <> 'F' or base.conf_status <> 'F' as suppressed,
-        level.value is null or base.value is null as withheld,
-    from quantiles as level
-    inner join quantiles as base
-        on level.period = base.period
-        and level.scope = base.scope
-        and level.indicator_code = base.indicator_code
-        and level.breakdown = base.breakdown
-        and level.statistic = base.statistic
-        and base.breakdown_member = '{{ ind.w_base_member }}'
-    where level.indicator_code = '{{ ind.w_of }}'
-        and level.statistic = '{{ ind.w_statistics }}'
-        and level.breakdown in ('{{ registry_statistics(ind.w_breakdowns) | join("', '") }}')
-        and level.breakdown_member like 'L_'
-        and level.breakdown_member > '{{ ind.w_base_member }}'
-    union all
+    select waves.period, scopes.scope, '{{ ind.indicator_code }}' as indicator_code, members.breakdown, members.member
+    from waves
+    cross join scopes
+    inner join members
+        on members.breakdown in ('{{ registry_statistics(ind.w_breakdowns) | join("', '") }}')
+        and members.member like 'L_'
+        and members.member > '{{ ind.w_base_member }}'
+    union
     {%- endfor %}
+    select period, scope, indicator_code, breakdown, member from measured
+),
+
+cells as (
     select
-        null as indicator_code, null as period, null as scope, null as breakdown, null as member,
-        null as value, null as numerator, null as denominator, null as n_unweighted,
-        null as low_reliability, null as suppressed, null as withheld,
-    where false
+        grid.*,
+        registry.scale * (measured.ratio - 1) as estimate,
+        measured.ratio,
+        measured.level_quantile,
+        measured.base_quantile,
+        coalesce(measured.n_level, 0) as n_respondents,
+        least(coalesce(measured.n_level, 0), coalesce(measured.n_base, 0)) as smallest_domain,
+        coalesce(measured.singleton_strata, 0) as singleton_strata,
+        measured.df,
+        registry.scale * measured.se_ratio as se,
+        registry.scale * (measured.ratio - 1 - measured.t_crit * measured.se_ratio) as interval_lower,
+        registry.scale * (measured.ratio - 1 + measured.t_crit * measured.se_ratio) as interval_upper,
+        measured.se_ratio / nullif(measured.ratio, 0) as cv,
+        coalesce(measured.se_ratio = 0, false) as zero_se_inside,
+    from grid
+    inner join registry using (indicator_code)
+    left join measured using (period, scope, indicator_code, breakdown, member)
 ),
 
 final as (
     select
-        premiums.indicator_code,
-        premiums.period,
-        premiums.scope,
+        cells.indicator_code,
+        cells.period,
+        cells.scope,
         'W' as source,
-        premiums.breakdown,
-        premiums.member,
+        cells.breakdown,
+        cells.member,
         '' as statistic,
-        case when not premiums.withheld then premiums.value end as value,
-        case when not premiums.withheld then premiums.numerator end as numerator,
-        case when not premiums.withheld then premiums.denominator end as denominator,
-        premiums.n_unweighted,
-        cast(null as double) as se,
-        cast(null as double) as ci_lower,
-        cast(null as double) as ci_upper,
-        cast(null as double) as cv,
-        case
-            when premiums.withheld and not premiums.suppressed then 'U'
-            when {{ is_provisional('premiums.period', 'rules.provisional_days') }} then 'P'
-            when premiums.low_reliability then 'U'
-            else 'A'
-        end as obs_status,
-        case when premiums.suppressed then 'C' else 'F' end as conf_status,
-        cast(null as integer) as df,
-        case
-            when premiums.withheld and not premiums.suppressed
-                then 'withheld: a median it is computed from is withheld for low reliability'
-            else 'no standard error: ratio of two medians'
-        end as quality_note,
-    from premiums
+        {{ survey_publication(
+            'cells', numerator='cells.level_quantile', denominator='cells.base_quantile',
+            respondents='cells.smallest_domain'
+        ) }}
+    from cells
     cross join rules
 )
 
