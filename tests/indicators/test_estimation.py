@@ -462,8 +462,8 @@ def test_skill_premium_is_the_ratio_of_medians(built):
         median = cell(values, "WAG01", "2024", "skill_level", f"{level}|P50")
         if premium.conf_status == "F" and pd.notna(premium.value):
             assert premium.value == pytest.approx((premium.numerator / premium.denominator - 1) * 100, rel=TOL)
-            for published, median in ((premium.numerator, median), (premium.denominator, base)):
-                assert pd.isna(median.value) or published == pytest.approx(median.value, rel=TOL)
+            for published, quantile in ((premium.numerator, median), (premium.denominator, base)):
+                assert pd.isna(quantile.value) or published == pytest.approx(quantile.value, rel=TOL)
             assert premium.se > 0 and premium.ci_lower < premium.value < premium.ci_upper
         elif premium.conf_status != "F":
             assert "C" in (median.conf_status, base.conf_status) or median.conf_status != "F"

@@ -2,14 +2,13 @@
 
 Oracle: tests/indicators/oracle/survey_oracle.R, run with Rscript on the same microdata the warehouse is built
 from (R ≥ 4.2, survey ≥ 4.1; the versions of the run are printed by the script and shown in a failure):
-`svyciprop(method = "beta")` by `svyby` (Korn–Graubard) with `degf()` of each domain's subset design,
-`svymean` with `confint(df = degf())`, `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")`
-(Woodruff), and `svytotal` of the skill premium's linearised score. Values, se, df and intervals must agree to 1e-9 relative wherever the two methods are the same:
-the Korn–Graubard bounds where the effective sample size is not capped at n (R does not cap it) and p̂ is
-strictly inside (0, 1) with se > 0 (R's n_eff is undefined otherwise); Woodruff's bounds where p ± t·se stays
-in [0, 1] (R returns NaN, the warehouse reads the extreme value). CI installs R (apt-get install r-base-core
-r-cran-survey): without Rscript the oracle test fails.
-"""
+`svyciprop(method = "beta")` by `svyby` (Korn–Graubard) with `degf()` of each domain's subset design, `svymean`
+with `confint(df = degf())`, `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")` (Woodruff), and
+`svytotal` of the skill premium's linearised score. Values, se, df and intervals must agree to 1e-9 relative
+wherever the two methods are the same: the Korn–Graubard bounds where the effective sample size is not capped at n
+(R does not cap it) and p̂ is strictly inside (0, 1) with se > 0 (R's n_eff is undefined otherwise); Woodruff's
+bounds where p ± t·se stays in [0, 1] (R returns NaN, the warehouse reads the extreme value). CI installs R
+(apt-get install r-base-core r-cran-survey): without Rscript the oracle test fails."""
 
 from __future__ import annotations
 
