@@ -42,7 +42,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: setup
+bench: setup r-survey
 	$(BIN)/python -m wfm_tools.bench
 
 # Re-pin every dependency after editing requirements.in (needs the package registry).
