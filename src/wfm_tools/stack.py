@@ -30,11 +30,11 @@ from pathlib import Path
 
 from wfm.config import PROJECT_DIR, Home
 from wfm.ingest.pseudonym import AIRFLOW_CONNECTION
-from wfm_tools import processes
+from wfm_tools import processes, stack_api
 from wfm_tools.stack_db import PostgresCluster, Redis
 
 POOL = ("duckdb_writer", "1", "DuckDB warehouse: one writer at a time")
-DAG_ID = "wfm_nightly"
+DAG_ID = stack_api.DAG_ID
 AIRFLOW_PROCESSES = ["api-server", "scheduler", "dag-processor", "triggerer"]
 
 
@@ -140,6 +140,8 @@ class Stack:
         # the settings of the pipeline given to `make up` (WFM_SETTLE_SECONDS, WFM_UMASK ...) go to the tasks too;
         # the HMAC key goes to the Airflow connection instead (`_connection`)
         env.update({k: v for k, v in os.environ.items() if k.startswith("WFM_") and k not in env | _NOT_PASSED})
+        # and an operator's own Airflow settings (AIRFLOW__SECTION__KEY) override the stack's
+        env.update({k: v for k, v in os.environ.items() if k.startswith("AIRFLOW__")})
         return env
 
 
@@ -192,7 +194,8 @@ def commands(stack: Stack) -> dict[str, list[str]]:
     }
     if stack.executor == "celery":
         for i in range(1, stack.workers + 1):
-            cmds[f"worker-{i}"] = [airflow, "celery", "worker", "--skip-serve-logs", "-H", f"wfm-worker-{i}@%h"]
+            name, pid = f"wfm-worker-{i}", str(stack.airflow_home / f"worker-{i}.pid")
+            cmds[f"worker-{i}"] = [airflow, "celery", "worker", "--skip-serve-logs", "-H", f"{name}@%h", "--pid", pid]
     return cmds
 
 
@@ -261,53 +264,29 @@ def _quoted(value: str) -> str:
     return "'" + value.replace("'", "'\\''") + "'"
 
 
-def _get(url: str, token: str | None = None) -> dict:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def token(stack: Stack) -> str:
-    """A REST API token for the stack's admin (Airflow's simple auth manager)."""
-    body = json.dumps({"username": "admin", "password": stack.secrets()["admin_password"]}).encode()
-    request = urllib.request.Request(
-        f"{stack.url}/auth/token", data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())["access_token"]
-
-
 def _wait_healthy(stack: Stack, timeout: float = 240.0) -> None:
     """Until the API answers that the metadata DB, scheduler, triggerer and DAG processor are healthy, and the
     nightly DAG has been parsed; a process that died meanwhile ends the wait with its log's last lines."""
     deadline = time.monotonic() + timeout
-    state: object = "no answer"
     while time.monotonic() < deadline:
         for name in commands(stack):
             if not processes.alive(stack.pids, name):
                 tail = (stack.logs / f"{name}.log").read_text(errors="replace").splitlines()[-15:]
                 raise SystemExit("\n".join(tail) + f"\nAirflow's {name} stopped; full log: {stack.logs / name}.log")
-        try:
-            state = _get(f"{stack.url}/api/v2/monitor/health")
-            if all(v.get("status") == "healthy" for v in state.values() if isinstance(v, dict)):
-                _get(f"{stack.url}/api/v2/dags/{DAG_ID}", token(stack))
+        if stack_api.healthy(stack):
+            try:
+                stack_api.call(stack, f"/api/v2/dags/{DAG_ID}")
                 return
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            state = exc
+            except urllib.error.HTTPError:  # not parsed yet
+                pass
         time.sleep(2)
-    raise SystemExit(f"the stack did not become healthy in {timeout:.0f} s: {state}; logs in {stack.logs}")
+    raise SystemExit(f"the stack did not become healthy in {timeout:.0f} s; logs in {stack.logs}")
 
 
 def _unpause(stack: Stack) -> None:
-    """The nightly schedule is the DAG's default: the stack runs it (a new DAG is paused at creation)."""
-    body = json.dumps({"is_paused": False}).encode()
-    request = urllib.request.Request(
-        f"{stack.url}/api/v2/dags/{DAG_ID}",
-        data=body,
-        method="PATCH",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token(stack)}"},
-    )
-    urllib.request.urlopen(request, timeout=10).close()
+    """The nightly schedule is the DAG's default: the stack runs it (a new DAG is paused at creation). With no
+    run yet, Airflow starts the latest scheduled night at once (catchup=False), then one every night."""
+    stack_api.call(stack, f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, method="PATCH")
 
 
 def down(stack: Stack) -> int:
