@@ -128,23 +128,6 @@ def _prepare_rows(con: duckdb.DuckDBPyConnection, taken: Taken, run_id: str, fol
     return out
 
 
-def promote_all(
-    home: Home, con: duckdb.DuckDBPyConnection, files: list[tuple[Source, Path]], run_id: str, echo=None
-) -> list[BatchOutcome]:
-    """Promote the prepared files, in the order of `files` (the night's, as `new_files` listed them), on the
-    warehouse connection `con` (on which the caller registered `nfkc`, for the files done again); a file
-    with no landing folder (its prepare failed) stays in the inbox for the next night."""
-    outcomes = []
-    for source, path in files:
-        out = _promote_one(home, con, source, path, run_id)
-        if out is None:
-            continue
-        outcomes.append(out)
-        if echo is not None:
-            echo(out.line())
-    return outcomes
-
-
 def _promote_one(
     home: Home, con: duckdb.DuckDBPyConnection, source: Source, path: Path, run_id: str
 ) -> BatchOutcome | None:
@@ -231,15 +214,27 @@ def _again(home: Home, con: duckdb.DuckDBPyConnection, taken: Taken, run_id: str
 
 
 def promote_prepared(home: Home, files: list[tuple[Source, Path]], run_id: str, echo=None) -> list[BatchOutcome]:
-    """`promote_all` on the warehouse, opened for it: what the DAG's writer task does."""
+    """Promote the prepared files (what the DAG's writer task does): each source's in the order of `files` (the
+    night's, as `new_files` listed them), the two sources side by side on the warehouse's connection, as the
+    command line ingests them (`wfm.ingest.run._ingest_side_by_side`), Great Expectations imported meanwhile.
+    A file with no landing folder (its preparation failed) stays in the inbox for the next night."""
+    from wfm import gate
     from wfm.ingest.batch import open_warehouse
+    from wfm.ingest.run import _ingest_side_by_side
 
-    con = open_warehouse(home)
-    try:
-        with Nfkc(con):
-            return promote_all(home, con, files, run_id, echo)
-    finally:
-        con.close()
+    outcomes: dict[int, BatchOutcome] = {}
+    with gate.loading_in_background():
+        con = open_warehouse(home)
+        try:
+            with Nfkc(con):  # for the files done again the command line's way
+
+                def step(cursor: duckdb.DuckDBPyConnection, source: Source, path: Path) -> BatchOutcome | None:
+                    return _promote_one(home, cursor, source, path, run_id)
+
+                _ingest_side_by_side(home, con, files, run_id, echo or (lambda _: None), outcomes, step=step)
+        finally:
+            con.close()
+    return [outcomes[i] for i in sorted(outcomes)]
 
 
 def night_summary(home: Home, run_id: str) -> dict:
