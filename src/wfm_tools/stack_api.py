@@ -78,11 +78,13 @@ def wait(stack: Stack, run_id: str, timeout: float = 600.0, poll: float = 1.0) -
     raise SystemExit(f"run {run_id} of {DAG_ID} has not ended after {timeout:.0f} s")
 
 
-def wait_idle(stack: Stack, timeout: float = 300.0) -> None:
-    """Until no run of the nightly DAG is queued or running (the catch-up run `make up` may start)."""
+def wait_idle(stack: Stack, timeout: float = 300.0, at_least: int = 0) -> None:
+    """Until the nightly DAG has `at_least` runs and none is queued or running (`at_least=1` after the first
+    `make up`: the catch-up run the scheduler creates a moment after the DAG is unpaused)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not [r for r in runs(stack) if r["state"] not in ENDED]:
+        found = runs(stack)
+        if len(found) >= at_least and not [r for r in found if r["state"] not in ENDED]:
             return
         time.sleep(1)
     raise SystemExit(f"{DAG_ID} still has a run going after {timeout:.0f} s")

@@ -26,6 +26,15 @@ def test_compose_has_airflow3_services_on_postgres() -> None:
     assert services["airflow-apiserver"]["command"] == "airflow api-server"  # Airflow 3: no `webserver`
 
 
+def test_compose_runs_celery_workers_on_redis_in_its_celery_profile() -> None:
+    services = compose()["services"]
+    assert services["airflow-worker"]["command"] == "airflow celery worker"
+    assert services["airflow-worker"]["profiles"] == ["celery"] == services["redis"]["profiles"]
+    env = services["airflow-worker"]["environment"]
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:")
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"
+
+
 def test_every_mounted_project_path_exists() -> None:
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
