@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup r-survey demo test test-fast lint bench lock clean
+.PHONY: setup r-survey postgresql redis up down demo test test-fast lint bench lock clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/python -m wfm_tools.demo
 
-test: setup r-survey
+test: setup r-survey postgresql redis
 	$(BIN)/python -m pytest
 
 # R's survey package is the independent oracle of the survey intervals (tests/indicators/test_intervals.py):
@@ -33,6 +33,32 @@ r-survey:
 	  else \
 	    echo "make test needs R's survey package: apt-get install r-base-core r-cran-survey (as root)"; exit 1; \
 	  fi; }
+
+# The production topology as processes on this machine (src/wfm_tools/stack.py): PostgreSQL, Airflow's
+# api-server, scheduler, dag-processor and triggerer; `make up EXECUTOR=celery` adds Redis and Celery workers.
+# Everything lives in .stack/ (WFM_STACK); `make down` stops what `make up` started, by its pid files.
+EXECUTOR ?= local
+
+up: setup postgresql $(if $(filter celery,$(EXECUTOR)),redis)
+	$(BIN)/python -m wfm_tools.stack up --executor $(EXECUTOR)
+
+down:
+	$(BIN)/python -m wfm_tools.stack down
+
+# Debian packages of the stack, installed when missing and running as root, else the target says what to install.
+define apt_install
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+else \
+  echo "missing: apt-get install $(1) (as root)"; exit 1; \
+fi
+endef
+
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/pg_ctl || { $(call apt_install,postgresql-15) ; }
+
+redis:
+	@command -v redis-server >/dev/null || { $(call apt_install,redis-server) ; }
 
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup
@@ -54,4 +80,4 @@ lock:
 	  /tmp/wfm-lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock
 
 clean:
-	rm -rf $(VENV) .airflow dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .airflow .stack dbt_project/target dbt_project/logs
