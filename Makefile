@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup r-survey postgresql redis up down demo test test-fast lint bench lock clean
+.PHONY: setup r-survey browser postgresql redis up down demo test test-fast lint bench lock clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/python -m wfm_tools.demo
 
-test: setup r-survey postgresql redis
+test: setup r-survey browser postgresql redis
 	$(BIN)/python -m pytest
 
 # R's survey package is the independent oracle of the survey intervals (tests/indicators/test_intervals.py):
@@ -59,6 +59,15 @@ postgresql:
 
 redis:
 	@command -v redis-server >/dev/null || { $(call apt_install,redis-server) ; }
+# The browser tests (Playwright) drive Debian's headless Chromium, and the bulletin's charts are measured and read
+# with a CJK font (Noto CJK): installed from Debian when missing and running as root, else the target says what.
+browser:
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "make test needs chromium and a CJK font: apt-get install chromium fonts-noto-cjk (as root)"; exit 1; \
+	  fi; }
 
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup

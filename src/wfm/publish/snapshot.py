@@ -49,6 +49,7 @@ import duckdb
 from wfm.config import WAREHOUSE_FILE, Home
 from wfm.errors import WfmError
 from wfm.publish import exports
+from wfm.publish.bulletin_read import Target
 from wfm.warehouse import connect, sql_literal
 
 #: The contract tables of interface.md, always published.
@@ -134,6 +135,7 @@ def write_version(home: Home, folder: Path) -> None:
         tables = published_tables(con, MARTS_SCHEMA)
         check_disclosure(con, MARTS_SCHEMA)
         rules = _publication_rules(con)
+        targets = _craftsmen_targets(con)
         con.execute(f"ATTACH {sql_literal(snapshot)} AS snap")
         (folder / "parquet").mkdir()
         rows = {}
@@ -145,7 +147,15 @@ def write_version(home: Home, folder: Path) -> None:
         con.execute("DETACH snap")
     finally:
         con.close()
-    files = exports.write_exports(snapshot, folder / "exports", version=folder.name, rules=rules)
+    previous = home.published / "current" / "marts.duckdb"  # still the version before this one
+    files = exports.write_exports(
+        snapshot,
+        folder / "exports",
+        version=folder.name,
+        rules=rules,
+        targets=targets,
+        previous=previous.resolve() if previous.exists() else None,
+    )
     _fsync_tree(folder)
     manifest = {
         "version": folder.name,
@@ -210,16 +220,39 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> N
         con.execute(f'COPY snap."{table}" TO {sql_literal(folder / "data.parquet")} (FORMAT parquet)')
 
 
+def _has_seed(con: duckdb.DuckDBPyConnection, seed: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            [WAREHOUSE, REFERENCE_SCHEMA, seed],
+        ).fetchone()
+    )
+
+
 def _publication_rules(con: duckdb.DuckDBPyConnection) -> dict[str, float] | None:
     """The seed publication_rules as {rule: value}, for the exports' README; None if the warehouse lacks it."""
-    found = con.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-        "AND table_name = 'publication_rules'",
-        [WAREHOUSE, REFERENCE_SCHEMA],
-    ).fetchone()
-    if not found:
+    if not _has_seed(con, "publication_rules"):
         return None
     return dict(con.execute(f'SELECT rule, value FROM {WAREHOUSE}."{REFERENCE_SCHEMA}".publication_rules').fetchall())
+
+
+def _craftsmen_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Target]:
+    """The straight-line paths of the craftsmen counts (seed indicator_targets, valid today), for the bulletin;
+    empty if the warehouse lacks the seed."""
+    if not _has_seed(con, "indicator_targets"):
+        return {}
+    rows = con.execute(
+        f"""
+        SELECT t.indicator_code, t.value, t.target_year, b.target_year, coalesce(b.value, 0)
+        FROM {WAREHOUSE}."{REFERENCE_SCHEMA}".indicator_targets t
+        JOIN {WAREHOUSE}."{REFERENCE_SCHEMA}".indicator_targets b
+          ON b.indicator_code = t.indicator_code AND b.kind = 'base'
+             AND current_date BETWEEN b.valid_from AND coalesce(b.valid_to, DATE '9999-12-31')
+        WHERE t.kind = 'target' AND t.indicator_code IN ('TAL01', 'TAL02', 'TAL03')
+          AND current_date BETWEEN t.valid_from AND coalesce(t.valid_to, DATE '9999-12-31')
+        """
+    ).fetchall()
+    return {code: Target(value, int(year), int(base_year), base) for code, value, year, base_year, base in rows}
 
 
 def switch(published: Path, folder: Path) -> str | None:
