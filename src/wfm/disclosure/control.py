@@ -62,32 +62,44 @@ def suppress(
     rules: Mapping[str, float],
     hidden: pd.Series,
     exposed: pd.Series | None = None,
+    additive: frozenset[str] | None = None,
+    preferred: pd.Series | None = None,
 ) -> pd.Series:
     """A bool per cell: suppressed after secondary suppression (`hidden`: suppressed or withheld before it;
-    `exposed`: cells an earlier publication showed with the figures they still have)."""
+    `exposed`: cells an earlier publication showed with the figures they still have; `additive`: the breakdowns
+    whose members add up to the national total, None for all; `preferred`: cells the last publication
+    suppressed, reused first)."""
     out = hidden.astype(bool).copy()
     exposed = pd.Series(False, index=cells.index) if exposed is None else exposed.astype(bool)
+    preferred = pd.Series(False, index=cells.index) if preferred is None else preferred.astype(bool)
     for part in _groups(cells):
         part = part.reset_index()
-        system = build_system(part, links)
+        system = build_system(part, links, additive)
         pattern = secondary_pattern(
             system,
             hidden.loc[part["index"]].to_numpy(dtype=bool),
             (part["breakdown"] == NATIONAL).to_numpy(),
             _requirements(part, rules),
             exposed.loc[part["index"]].to_numpy(dtype=bool),
+            preferred.loc[part["index"]].to_numpy(dtype=bool),
         )
         out.loc[part["index"]] = pattern
     return out
 
 
-def audit(cells: pd.DataFrame, links: pd.DataFrame, rules: Mapping[str, float], published: pd.Series) -> pd.DataFrame:
-    """The attacker's interval of every sensitive figure given the cells `published` (a bool per cell): one row
-    per figure, AUDIT_COLUMNS."""
+def audit(
+    cells: pd.DataFrame,
+    links: pd.DataFrame,
+    rules: Mapping[str, float],
+    published: pd.Series,
+    additive: frozenset[str] | None = None,
+) -> pd.DataFrame:
+    """The attacker's interval of every sensitive figure given the cells `published` (a bool per cell), the
+    breakdowns `additive` adding up (None: all): one row per figure, AUDIT_COLUMNS."""
     rows = []
     for part in _groups(cells):
         part = part.reset_index(drop=False)
-        system = build_system(part, links)
+        system = build_system(part, links, additive)
         shown = published.loc[part["index"]].to_numpy(dtype=bool)
         for interval in feasibility_intervals(system, shown, _requirements(part, rules)):
             cell = part.iloc[interval.row]
@@ -118,6 +130,11 @@ def rules_mapping(frame: pd.DataFrame) -> dict[str, float]:
     return {str(r): float(v) for r, v in zip(frame["rule"], frame["value"], strict=True)}
 
 
+def additive_breakdowns(frame: pd.DataFrame, source: str) -> frozenset[str]:
+    """The seed additive_breakdowns' breakdowns of one source."""
+    return frozenset(frame.loc[frame["source"] == source, "breakdown"].astype(str))
+
+
 def source_links(links: pd.DataFrame, source: str) -> pd.DataFrame:
     """The seed's rows of one source, statistics as text ('' for none)."""
     chosen = links[links["source"] == source].copy()
@@ -125,4 +142,4 @@ def source_links(links: pd.DataFrame, source: str) -> pd.DataFrame:
     return chosen
 
 
-__all__ = ["AUDIT_COLUMNS", "audit", "rules_mapping", "source_links", "suppress"]
+__all__ = ["AUDIT_COLUMNS", "additive_breakdowns", "audit", "rules_mapping", "source_links", "suppress"]

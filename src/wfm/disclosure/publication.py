@@ -15,24 +15,24 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from wfm.disclosure.control import AUDIT_COLUMNS, audit, rules_mapping, source_links
+from wfm.disclosure.control import AUDIT_COLUMNS, additive_breakdowns, audit, rules_mapping, source_links
 
 #: Where dbt builds the models and seeds the audit reads (dbt_project.yml).
 INTERMEDIATE, MARTS, REFERENCE = "intermediate", "marts", "reference"
 
 #: Per source: the model with the cells' true figures (SQL giving period, scope, indicator_code, statistic,
 #: breakdown, member, published_member, num, den, primary; for enterprise cells also the dominance rule's
-#: figures and n_enterprises).
+#: figures and n_enterprises; the published conf_status and whether the cell is withheld, for studies).
 CELLS = {
     "E": f"""
         SELECT period, scope, indicator_code, statistic, breakdown, member,
                CASE WHEN statistic = '' THEN member ELSE member || '|' || statistic END AS published_member,
                num_sum AS num, den_sum AS den, num_top, den_top, num_magnitude, den_magnitude, n_enterprises,
-               primary_status AS "primary"
+               primary_status AS "primary", conf_status, false AS withheld
         FROM {INTERMEDIATE}.int_enterprise__suppression""",
     "W": f"""
         SELECT period, scope, indicator_code, statistic, breakdown, member, published_member,
-               num, den, primary_status AS "primary"
+               num, den, primary_status AS "primary", conf_status, withheld
         FROM {INTERMEDIATE}.int_survey__suppression""",
 }
 
@@ -75,35 +75,53 @@ def shown(con: duckdb.DuckDBPyConnection, cells_sql: str, source: str) -> pd.Dat
     return con.execute(SHOWN.format(cells=cells_sql), [source, source]).df()
 
 
-def exposed(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, source: str) -> pd.Series:
-    """For the build: a bool per row of `cells` (CELLS' columns), whether the last publication (the marts as the
-    previous build left them, revisions included) already showed its present figures; all False before the
-    first build."""
+def previous(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, source: str) -> tuple[pd.Series, pd.Series]:
+    """For the build, two bools per row of `cells` (CELLS' columns), from the marts as the previous build left
+    them: `exposed`, readers have already seen its present figures (revisions included); `suppressed`, the
+    last build suppressed it (C or D). All False before the first build."""
+    none = pd.Series(False, index=cells.index)
     if not (_present(con, MARTS, "indicator_values") and _present(con, MARTS, "indicator_revisions")):
-        return pd.Series(False, index=cells.index)
+        return none, none
     frame = cells[["period", "scope", "indicator_code", "statistic", "breakdown", "member", "published_member"]]
     frame = frame.assign(num=cells["num"], den=cells["den"], row_id=range(len(cells)))
     con.register("disclosure_cells", frame)
     try:
         result = shown(con, "SELECT * FROM disclosure_cells", source).sort_values("row_id")
+        suppressed = con.execute(
+            f"""
+            SELECT EXISTS (
+                SELECT 1 FROM {MARTS}.indicator_values AS v
+                WHERE v.source = ? AND v.conf_status <> 'F' AND v.period = c.period AND v.scope = c.scope
+                  AND v.indicator_code = c.indicator_code AND v.breakdown = c.breakdown
+                  AND v.member = c.published_member
+            ) AS suppressed
+            FROM disclosure_cells AS c ORDER BY row_id""",
+            [source],
+        ).df()
     finally:
         con.unregister("disclosure_cells")
-    return pd.Series(result["published"].to_numpy(dtype=bool), index=cells.index)
+    return (
+        pd.Series(result["published"].to_numpy(dtype=bool), index=cells.index),
+        pd.Series(suppressed["suppressed"].to_numpy(dtype=bool), index=cells.index),
+    )
 
 
 def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per sensitive figure of either source (AUDIT_COLUMNS and `source`); empty when the warehouse
     has no suppression models yet."""
     needed = [(INTERMEDIATE, "int_enterprise__suppression"), (INTERMEDIATE, "int_survey__suppression")]
-    needed += [(MARTS, "indicator_values"), (MARTS, "indicator_revisions"), (REFERENCE, "published_magnitudes")]
+    needed += [(MARTS, "indicator_values"), (MARTS, "indicator_revisions")]
+    needed += [(REFERENCE, "published_magnitudes"), (REFERENCE, "additive_breakdowns")]
     if not all(_present(con, schema, table) for schema, table in needed):
         return pd.DataFrame(columns=["source", *AUDIT_COLUMNS])
     links = con.execute(f"SELECT * FROM {REFERENCE}.published_magnitudes").df()
+    additive = con.execute(f"SELECT * FROM {REFERENCE}.additive_breakdowns").df()
     rules = rules_mapping(con.execute(f"SELECT rule, value FROM {REFERENCE}.publication_rules").df())
     frames = []
     for source, cells_sql in CELLS.items():
         cells = shown(con, cells_sql, source)
-        result = audit(cells, source_links(links, source), rules, cells["published"].astype(bool))
+        published = cells["published"].astype(bool)
+        result = audit(cells, source_links(links, source), rules, published, additive_breakdowns(additive, source))
         frames.append(result.assign(source=source))
     return pd.concat(frames, ignore_index=True)[["source", *AUDIT_COLUMNS]]
 

@@ -39,12 +39,16 @@ def secondary_pattern(
     national: np.ndarray,
     requirements: list[Requirement],
     exposed: np.ndarray | None = None,
+    preferred: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which rows to suppress (a bool per row) besides those `hidden` already, so that every requirement is met.
     `national`: a bool per row, the national totals (costlier); `exposed`: rows whose true figures readers
-    have already seen (an earlier publication that still holds), which no suppression can take back."""
+    have already seen (an earlier publication that still holds), which no suppression can take back;
+    `preferred`: rows the last publication suppressed, as cheap as suppressed ones, so that a pattern stays
+    the same from one build to the next unless the data change it."""
     hidden = hidden.copy()
     exposed = np.zeros(len(hidden), dtype=bool) if exposed is None else exposed
+    preferred = np.zeros(len(hidden), dtype=bool) if preferred is None else preferred
     labels = system.components()
     truth = np.asarray(system.truth, dtype=float)
     rows_of: dict[int, list[tuple[int, list[tuple[int, float]]]]] = defaultdict(list)
@@ -59,8 +63,9 @@ def secondary_pattern(
         for side, amount in ((1.0, req.upper), (-1.0, req.lower)):
             if amount <= 0:
                 continue
+            cheap = hidden | preferred
             used = _deviation(
-                system, labels, label, rows_of[label], truth, hidden, national, exposed, terms, side * amount
+                system, labels, label, rows_of[label], truth, cheap, national, exposed, terms, side * amount
             )
             hidden[used] = True
     return hidden

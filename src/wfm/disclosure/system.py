@@ -6,7 +6,7 @@ enterprises (or, for the survey, a weighted sum over its respondents) of one nam
 several (LAB01's denominator is employees_total − dispatched_workers; SKL02's numerator is SKL01's levels
 L3–L7). A magnitude of one breakdown member is one variable; two figures naming the same magnitude in the same
 member are the same variable (one employee total is the denominator of many series). Between variables the
-breakdowns add up: in each breakdown, a magnitude's members sum to its national total.
+breakdowns the seed `additive_breakdowns` names add up: a magnitude's members sum to its national total.
 
 `build_system` turns a frame of cells with their true figures into that system: variables (with their true
 values), figure rows (each a signed sum of variables) and relations (each a sum of variables that is 0). A
@@ -85,9 +85,10 @@ def magnitude_terms(links: pd.DataFrame) -> dict[tuple[str, str, str], list[tupl
     return dict(terms)
 
 
-def build_system(cells: pd.DataFrame, links: pd.DataFrame) -> System:
+def build_system(cells: pd.DataFrame, links: pd.DataFrame, additive: frozenset[str] | None = None) -> System:
     """The linked system of `cells` (one source, period and scope; columns CELL, num, den: true figures, null
-    read as 0) under the seed rows `links` of that source. Figures the seed does not name are left out."""
+    read as 0) under the seed rows `links` of that source, the breakdowns `additive` adding up to the national
+    total (None: every breakdown). Figures the seed does not name are left out."""
     terms = magnitude_terms(links)
     system = System()
     pending = []
@@ -116,11 +117,11 @@ def build_system(cells: pd.DataFrame, links: pd.DataFrame) -> System:
         own = f"{row.indicator_code}:{row.statistic}:{part}"
         system.dropped.append(f"{own} {row.breakdown} {row.member}")
         system.figures[(i, part)] = [(system.variable((own, row.breakdown, row.member), value), 1.0)]
-    _add_breakdown_relations(system)
+    _add_breakdown_relations(system, additive)
     return system
 
 
-def _add_breakdown_relations(system: System) -> None:
+def _add_breakdown_relations(system: System, additive: frozenset[str] | None) -> None:
     """Members of each breakdown sum to the national total, per magnitude, where the true values agree."""
     members: dict[tuple[str, str], list[int]] = defaultdict(list)
     national: dict[str, int] = {}
@@ -130,7 +131,7 @@ def _add_breakdown_relations(system: System) -> None:
         else:
             members[(magnitude, breakdown)].append(i)
     for (magnitude, breakdown), variables in sorted(members.items()):
-        if magnitude not in national:
+        if magnitude not in national or (additive is not None and breakdown not in additive):
             continue
         relation = [(v, 1.0) for v in variables] + [(national[magnitude], -1.0)]
         if _close(system.value(relation) + system.truth[national[magnitude]], system.truth[national[magnitude]]):
