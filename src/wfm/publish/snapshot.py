@@ -29,7 +29,10 @@ by its next publish.
 Only one publish runs at a time (a lock file); at its start it removes what a killed run left behind (versions
 without a manifest, temporary links), so a crash at any point leaves the last good version current and the next
 run clean. Tables that are not for publication (the inspectorate's compliance list) stay in the warehouse, and a
-suppressed cell that carries a figure stops the publication.
+suppressed cell that carries a figure stops the publication. Before anything is written, the disclosure audit
+(`wfm.disclosure.publication`) computes what an attacker gets from everything that would be published, stores
+it in `audit.disclosure_audit`, and refuses the publication, naming the cells, when a confidential figure lies
+within its protection level.
 """
 
 from __future__ import annotations
@@ -41,12 +44,13 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 
 from wfm.config import WAREHOUSE_FILE, Home
+from wfm.disclosure import publication
 from wfm.errors import WfmError
 from wfm.publish import exports
 from wfm.publish.bulletin_read import Target
@@ -84,8 +88,9 @@ def published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [*CONTRACT_TABLES, *sorted(present - set(CONTRACT_TABLES) - UNPUBLISHED)]
 
 
-def publish(home: Home) -> Path:
-    """Write a new version of the published marts and exports, switch it in; return the snapshot's path."""
+def publish(home: Home, echo: Callable[[str], None] | None = None) -> Path:
+    """Audit, then write a new version of the published marts and exports, switch it in; return the snapshot's
+    path. `echo` gets the audit's summary line."""
     if not home.warehouse.exists():
         raise WfmError("nothing to publish: no warehouse yet (run wfm ingest and wfm build first)", rule="publish")
     published = home.published
@@ -94,6 +99,7 @@ def publish(home: Home) -> Path:
         clean_stale(published)
         version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
         folder = published / "versions" / version
+        audit_disclosure(home, version, echo)
         try:
             write_version(home, folder)
         except BaseException:
@@ -167,6 +173,22 @@ def write_version(home: Home, folder: Path) -> None:
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _fsync(folder / MANIFEST)
     _fsync(folder)
+
+
+def audit_disclosure(home: Home, version: str, echo: Callable[[str], None] | None = None) -> None:
+    """The attacker's audit of what this version would publish, stored in audit.disclosure_audit; raises
+    WfmError naming the cells when any confidential figure is recoverable within its protection level."""
+    con = connect(home.warehouse)
+    try:
+        result = publication.audit_warehouse(con)
+        publication.record(con, result, version)
+    finally:
+        con.close()
+    if echo is not None:
+        echo(publication.summary(result))
+    reason = publication.refusal(result)
+    if reason is not None:
+        raise WfmError(reason, rule="disclosure_audit")
 
 
 def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
