@@ -188,6 +188,17 @@ def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
+def snapshot_rows(home: Home, sql: str) -> list[tuple]:
+    """Rows of `sql` on the home's published snapshot, read-only as a reader opens it."""
+    import duckdb
+
+    con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def quarantine_reasons(home: Home) -> dict[int, set[str]]:
     return {
         row: set(reasons.split(",")) for row, reasons in query(home, "SELECT row_number, reasons FROM audit.quarantine")
