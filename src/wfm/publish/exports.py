@@ -10,6 +10,8 @@ same instant (`published/exports` → `published/current/exports`).
   concepts and the data structure the SDMX-CSV refers to, names in Chinese and English;
 - `indicator_values.csv`, `indicator_registry.csv`: the two contract tables as CSV (UTF-8 with a BOM, so that
   Excel reads the Chinese);
+- `indicator_changes.csv`, `indicator_changes.sdmx.csv`: the changes between periods, as CSV and SDMX-CSV 2.0
+  (data structure `DSD_WFM_CHANGES` of the same structure message);
 - `headline_tables.xlsx`: the national value of every indicator for its latest period, a sheet per theme, and a
   README sheet (`excel`);
 - `bulletin.html`: the monitoring bulletin, charts and tables in Chinese with English labels (`bulletin`).
@@ -42,17 +44,24 @@ FILES = {
     "excel": "headline_tables.xlsx",
     "bulletin": "bulletin.html",
 }
+CHANGE_FILES = {"changes_sdmx_csv": "indicator_changes.sdmx.csv", "changes_csv": "indicator_changes.csv"}
+#: The key order of each published table's rows in its files.
+ORDER = {
+    "indicator_values": "indicator_code, period, scope, source, breakdown, member",
+    "indicator_changes": "indicator_code, period, base_period, scope, source, breakdown, member",
+}
 
 
-def _mask(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
-    """Create the view `masked`: the snapshot's indicator_values with suppressed cells' figures emptied. Every file
-    reads this view, so there is one masking; return its rows in key order."""
-    present = [r[0] for r in con.execute("DESCRIBE snap.indicator_values").fetchall()]
+def _mask(con: duckdb.DuckDBPyConnection, table: str = "indicator_values") -> tuple[list[str], list[tuple]]:
+    """Create the view `masked` (`masked_<table>` for another table): the snapshot's `table` with suppressed
+    cells' figures emptied. Every file reads this view, so there is one masking; return its rows in key order."""
+    present = [r[0] for r in con.execute(f"DESCRIBE snap.{table}").fetchall()]
     replace = ", ".join(
         f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}" for c in FIGURES if c in present
     )
-    con.execute(f"CREATE TEMP VIEW masked AS SELECT * REPLACE ({replace}) FROM snap.indicator_values")
-    cur = con.execute("SELECT * FROM masked ORDER BY indicator_code, period, scope, source, breakdown, member")
+    view = "masked" if table == "indicator_values" else f"masked_{table}"
+    con.execute(f"CREATE TEMP VIEW {view} AS SELECT * REPLACE ({replace}) FROM snap.{table}")
+    cur = con.execute(f"SELECT * FROM {view} ORDER BY {ORDER[table]}")
     return [d[0] for d in cur.description], cur.fetchall()
 
 
@@ -112,6 +121,15 @@ def write_exports(
         write_bulletin(
             con, paths["bulletin"], version=version, vintage=stamp, targets=targets, previous=previous, cv_low=cv_low
         )
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'").fetchall()
+        }
+        if "indicator_changes" in tables:
+            change_columns, changes = _mask(con, "indicator_changes")
+            check_no_suppressed_figures(change_columns, changes, "indicator_changes")
+            paths.update({key: out / name for key, name in CHANGE_FILES.items()})
+            write_sdmx_csv(paths["changes_sdmx_csv"], structures, change_columns, changes, changes=True)
+            write_csv(paths["changes_csv"], change_columns, changes)
         return list(paths.values())
     finally:
         con.close()

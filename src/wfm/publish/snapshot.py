@@ -195,7 +195,7 @@ def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Refuse to publish a suppressed cell (conf_status C or D) that carries a figure: the marts gate should have
     stopped it, but the snapshot goes out as built, so publish checks once more. se, interval and CV count: with
     the CV, the se gives the value back."""
-    for table in ("indicator_values", "indicator_revisions"):
+    for table in ("indicator_values", "indicator_revisions", "indicator_changes"):
         columns = {
             r[0]
             for r in con.execute(
