@@ -132,6 +132,9 @@ class Stack:
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "NO_PROXY": "127.0.0.1,localhost",
+            # at a task's exit, multiprocessing's resource tracker reports the semaphores dbt's threads left,
+            # on stderr, which the task log shows as errors
+            "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
         }
         if self.executor == "celery":
             env["AIRFLOW__CELERY__BROKER_URL"] = self.redis.url
