@@ -146,6 +146,19 @@ def wfm_nightly():
         print("tonight: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "refused"))
         return summary
 
+    @task(pool="default_pool", retries=0)
+    def parse() -> None:
+        """dbt's parse of the project, beside the preparation: the build starts from it (`parse_ahead`)."""
+        from wfm.build.dbt import parse_ahead
+
+        _quiet_libraries()
+        try:
+            parsed = parse_ahead(_home().warehouse)
+        except Exception as exc:  # noqa: BLE001 - only ahead of time: the build parses again and reports it
+            parsed = False
+            print(f"dbt's parse failed ({type(exc).__name__}); the build parses the project again")
+        print("dbt project parsed for the build" if parsed else "the build parses the dbt project itself")
+
     @task()
     def build(summary: dict, run_id: str | None = None) -> str:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -177,7 +190,9 @@ def wfm_nightly():
     prepared = prepare.expand(file=files)
     summary = promote(files)
     prepared >> summary
-    publish(build(summary))
+    built = build(summary)
+    parse() >> built
+    publish(built)
 
 
 wfm_nightly()

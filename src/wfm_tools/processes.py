@@ -16,25 +16,26 @@ from pathlib import Path
 
 
 def _start_time(pid: int) -> str | None:
-    """The kernel's start time of process `pid` (clock ticks since boot), None when it does not exist."""
+    """The kernel's start time of process `pid` (clock ticks since boot), None when it does not exist or has
+    ended (a zombie)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name before ")" may hold spaces
+    fields = stat.rsplit(")", 1)[1].split()  # the name before ")" may hold spaces
+    return None if fields[0] == "Z" else fields[19]  # a zombie has ended; field 22 is the start time
 
 
 def start(name: str, argv: list[str], env: dict[str, str], pids: Path, logs: Path) -> int:
     """Start `argv` in a new session (its own process group: stopping it stops its children), output to
-    `logs/<name>.log`, and record it in `pids/<name>.pid`. The children of an earlier `name` whose leader
-    died (a killed scheduler's tasks) keep a pid file of their own, so `stop` still finds them."""
+    `logs/<name>.log`, and record it in `pids/<name>.pid`. What is left of an earlier `name` whose leader
+    died (a crashed scheduler's executor processes and tasks) is stopped first, as a crash of its host would
+    have: they hold its database connections, and with them the locks of its last transaction."""
     pids.mkdir(parents=True, exist_ok=True)
     logs.mkdir(parents=True, exist_ok=True)
     pid_file = pids / f"{name}.pid"
-    if pid_file.exists():
-        earlier = running(pids).get(name)
-        if earlier is not None:
-            pid_file.rename(pids / f"{name}-{earlier}.pid")
+    if name in running(pids):
+        stop(pids, [name], grace=0)
     with (logs / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(
             argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -70,7 +71,7 @@ def alive(pids: Path, name: str) -> bool:
 
 def stop(pids: Path, names: list[str] | None = None, grace: float = 20.0) -> list[str]:
     """SIGTERM to each recorded process group (`names`, default all), SIGKILL to what is left after `grace`
-    seconds; returns the names stopped. Workers go before the scheduler, the scheduler before the API."""
+    seconds; returns the names stopped."""
     targets = {n: p for n, p in running(pids).items() if names is None or n in names}
     for pid in targets.values():
         _signal_group(pid, signal.SIGTERM)
@@ -91,9 +92,10 @@ def stop(pids: Path, names: list[str] | None = None, grace: float = 20.0) -> lis
 
 
 def kill(pids: Path, name: str) -> int:
-    """SIGKILL to one recorded process alone (not its group): a crash, as the recovery test makes one."""
+    """SIGKILL to a recorded process and everything it started: a crash of its host, as the recovery test
+    makes one. Its pid file stays, for `start` to clear."""
     pid = running(pids)[name]
-    os.kill(pid, signal.SIGKILL)
+    _signal_group(pid, signal.SIGKILL)
     return pid
 
 

@@ -132,6 +132,9 @@ class Stack:
             "DO_NOT_TRACK": "1",
             "SCARF_ANALYTICS": "false",
             "NO_PROXY": "127.0.0.1,localhost",
+            # at a task's exit, multiprocessing's resource tracker reports the semaphores dbt's threads left,
+            # on stderr, which the task log shows as errors
+            "PYTHONWARNINGS": "ignore:resource_tracker:UserWarning",
         }
         if self.executor == "celery":
             env["AIRFLOW__CELERY__BROKER_URL"] = self.redis.url
@@ -169,7 +172,8 @@ def _connection(stack: Stack, env: dict[str, str]) -> None:
     """The pseudonymisation key as the Airflow connection the tasks read it from (its password), imported from
     a private file rather than given on a command line, where every user of the machine could read it."""
     spec = stack.root / "connection.json"
-    _private(spec, json.dumps({AIRFLOW_CONNECTION: {"conn_type": "generic", "password": stack.secrets()["hmac_key"]}}))
+    key = os.environ.get("WFM_HMAC_KEY") or stack.secrets()["hmac_key"]  # the operator's, else the stack's own
+    _private(spec, json.dumps({AIRFLOW_CONNECTION: {"conn_type": "generic", "password": key}}))
     try:
         _airflow(stack, env, "connections", "import", "--overwrite", str(spec))
     finally:

@@ -36,12 +36,14 @@ def test_nightly_dag_is_explicit_about_schedule_retries_and_the_writer_pool(dagb
     assert dag.schedule is not None or dag.timetable is not None
     assert dag.max_active_runs == 1 and not dag.catchup and dag.doc_md
     tasks = {t.task_id: t for t in dag.tasks}
-    assert list(tasks) == ["list_new_files", "prepare", "promote", "build", "publish"]
+    assert list(tasks) == ["list_new_files", "prepare", "promote", "build", "parse", "publish"]
     for name in ("promote", "build", "publish"):  # the warehouse's writers, one at a time
         assert tasks[name].pool == "duckdb_writer" and tasks[name].retries >= 1
     # the per-file work needs no writer: it spreads over every worker, each mapped task named after its file
     assert tasks["prepare"].pool == "default_pool" and tasks["prepare"].map_index_template == "{{ file_name }}"
     assert tasks["prepare"].downstream_task_ids == {"promote"}
+    # dbt parses the project beside the preparation, outside the pool: the build starts from its partial parse
+    assert tasks["parse"].pool == "default_pool" and tasks["build"].upstream_task_ids == {"promote", "parse"}
     assert tasks["promote"].outlets and tasks["publish"].outlets
 
 

@@ -82,7 +82,7 @@ def test_a_night_under_the_real_scheduler_survives_a_killed_scheduler(executor: 
         files = prepare_inbox(home)
         run_id = stack_api.trigger(stack, note="end-to-end test")
         running = _running_task(stack, run_id)
-        processes.kill(stack.pids, "scheduler")  # a crash: SIGKILL, its running tasks left to themselves
+        processes.kill(stack.pids, "scheduler")  # a crash: SIGKILL to it, its executor and the tasks it ran
         assert "started: scheduler" in make("up", env, f"EXECUTOR={executor}")
         ended = stack_api.wait(stack, run_id, timeout=600)
         assert ended["state"] == "success", (running, stack_api.task_instances(stack, run_id))

@@ -160,6 +160,17 @@ def build(
     return result
 
 
+def parse_ahead(warehouse: Path) -> bool:
+    """`dbt parse` of the project for `warehouse`, leaving its partial parse in the home's `target/` for the
+    build, which then starts from it: what the nightly DAG runs beside the files' preparation. It reads the
+    project's files, never the warehouse. Whether it parsed: a project that does not parse is parsed again,
+    and reported, by the build."""
+    from dbt.cli.main import dbtRunner
+
+    with environment(warehouse):
+        return bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success)
+
+
 def common_args(warehouse: Path) -> list[str]:
     target, logs = dbt_paths(warehouse)
     return [

@@ -14,11 +14,11 @@ neutral name, which no reader takes for a pattern; bytes no sender can change); 
 waiting, skipped or refused with its reason, and the run goes on with the next file.
 
 `ingest_file` chains the three functions (`stage`, `gate`, `promote`). The nightly DAG prepares each file apart and
-promotes them all with one writer (`wfm.ingest.prepared`), on the steps of this module. The command line (`wfm
-ingest`, `wfm run`: `wfm.ingest.run.ingest_all`) ingests every file of a run in one process, so there each file is a
-single transaction with no landing table: the accepted rows go straight into raw and the gate reads them there, a
-refused batch's rows are taken out again before the commit. The same batch, quarantine, validations and log, without
-copying the accepted rows; a crash leaves nothing of the file, and the re-run takes it from the start.
+promotes them all with one writer (`wfm.ingest.prepared`), on the steps of this module. The command line
+(`wfm ingest`, `wfm run`: `wfm.ingest.run.ingest_all`) ingests every file of a run in one process, so there each
+file is a single transaction with no landing table: the accepted rows go straight into raw and the gate reads them
+there, a refused batch's rows are taken out again before the commit. The same batch, quarantine, validations and
+log, without copying the accepted rows; a crash leaves nothing of the file, and the re-run takes it from the start.
 
 Personal data: the text of the file is read into TEMP tables (memory, spilling only to a system temp folder),
 the ID number is checked and hashed there, and only typed, pseudonymised rows and masked quarantine rows are
