@@ -78,3 +78,31 @@ def test_every_theme_has_a_dashboard_that_loads(superset) -> None:  # noqa: ANN0
         assert page.locator(".dashboard-chart").count() == 2
         assert page.locator("[data-test=chart-error], .ant-alert-error").count() == 0
         assert page.get_by_text("北京市 (Beijing)").count() > 0  # members labelled from code_labels
+
+
+def test_a_new_publication_shows_on_the_next_refresh(superset) -> None:  # noqa: ANN001
+    """Publish a version whose national TRN01 differs (changed in the warehouse's marts, then `wfm publish`):
+    the dashboard shows it on reload, Superset not restarted: no connection kept the old version open."""
+    from wfm_tools import bi
+
+    home, env = superset
+    before = national(home, "TRN01", "W")
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute(
+            "UPDATE marts.indicator_values SET value = value + 1.25 WHERE indicator_code = 'TRN01' AND source = 'W' "
+            "AND breakdown = 'national' AND member = 'CN'"
+        )
+    finally:
+        con.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "wfm.cli", "--home", str(home.root), "publish"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert national(home, "TRN01", "W") == pytest.approx(before + 1.25)
+    with browser(width=1400, height=1000) as context:
+        page = context.new_page()
+        bi.login(page, env)
+        bi.open_dashboard(page, env, "overview")
+        trn01 = page.locator("[data-test=dashboard-component-chart-holder]", has_text="TRN01").locator(".header-line")
+        assert trn01.inner_text().strip() == f"{before + 1.25:,.1f}"
