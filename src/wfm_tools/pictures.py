@@ -1,6 +1,7 @@
-"""The README's pictures, taken in headless Chromium from what `make demo` wrote.
+"""The README's pictures, taken in headless Chromium from what `make demo` wrote and `make bi` serves.
 
     python -m wfm_tools.pictures bulletin    # docs/img/bulletin.png from $WFM_HOME/published/exports/bulletin.html
+    python -m wfm_tools.pictures dashboard   # docs/img/dashboard.png: the overview dashboard of `make bi`
 
 Each picture is the first screen of the page, reduced to a small palette so that it stays small in the repository.
 """
@@ -39,11 +40,28 @@ def bulletin(home: Home, out: Path) -> Path:
     return shrink(out)
 
 
+def dashboard(out: Path) -> Path:
+    from wfm_tools import bi
+
+    env = bi.read_env()
+    with browser(width=1280, height=800) as context:
+        page = context.new_page()
+        bi.login(page, env)
+        bi.open_dashboard(page, env, "overview")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out))
+    return shrink(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m wfm_tools.pictures", description=__doc__.splitlines()[0])
-    parser.add_argument("which", choices=["bulletin"])
-    parser.parse_args(argv)
-    out = bulletin(Home.resolve(), IMAGES / "bulletin.png")
+    parser.add_argument("which", choices=["bulletin", "dashboard"])
+    which = parser.parse_args(argv).which
+    out = (
+        bulletin(Home.resolve(), IMAGES / "bulletin.png")
+        if which == "bulletin"
+        else dashboard(IMAGES / "dashboard.png")
+    )
     print(f"{out} ({out.stat().st_size // 1024} KB)")
     return 0
 

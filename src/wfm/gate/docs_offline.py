@@ -51,8 +51,13 @@ def install(site: Path) -> bool:
     if stamp.exists() and stamp.read_bytes() == MANIFEST.read_bytes():
         return False
     shutil.rmtree(target, ignore_errors=True)
-    shutil.copytree(ASSETS / "vendor", target)
-    shutil.copy2(MANIFEST, stamp)
+    # new files and folders under the home's umask: copytree would give them the installed package's modes
+    for source in (ASSETS / "vendor").rglob("*"):
+        if source.is_file():
+            dest = target / source.relative_to(ASSETS / "vendor")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest)
+    shutil.copyfile(MANIFEST, stamp)
     return True
 
 
