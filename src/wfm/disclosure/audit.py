@@ -48,9 +48,9 @@ def levels(
     no longer dominate it. A zero magnitude needs no protection (as τ-Argus by default)."""
     out = []
     pct = protection_pct / 100.0
-    for i, row in enumerate(cells.itertuples(index=False)):
-        if row.primary != "C":
-            continue
+    positions = np.flatnonzero(cells["primary"].to_numpy(dtype=object) == "C")
+    for i, row in zip(positions, cells.iloc[positions].itertuples(index=False), strict=True):
+        i = int(i)
         few = getattr(row, "n_enterprises", None)
         by_threshold = few is None or pd.isna(few) or few < threshold
         for part in PARTS:

@@ -93,7 +93,9 @@ def build_system(cells: pd.DataFrame, links: pd.DataFrame, additive: frozenset[s
     system = System()
     pending = []
     # single-magnitude figures first, so that the composite ones are checked against them
-    for i, row in enumerate(cells[CELL + list(PARTS)].itertuples(index=False)):
+    # plain Python objects: iterating Arrow-backed text column by column is much slower
+    rows = cells[CELL + list(PARTS)].astype(object).itertuples(index=False)
+    for i, row in enumerate(rows):
         for part in PARTS:
             spec = terms.get((row.indicator_code, row.statistic, part))
             if not spec:
