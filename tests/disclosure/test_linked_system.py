@@ -137,7 +137,7 @@ def test_dominance_requires_the_upper_protection_of_the_n_k_rule():
         num_top=95.0, den_top=300.0, num_magnitude=100.0, den_magnitude=1000.0
     )
     (required,) = levels(table, 10, 2, 85, 3)  # 5 enterprises: only the dominated numerator is sensitive
-    assert required == Requirement(0, "num", pytest.approx(10.0), pytest.approx(100 / 85 * 95 - 100))
+    assert required == Requirement(0, "num", pytest.approx(10.0), pytest.approx(100 / 85 * 95 - 100), 100.0)
 
 
 def test_a_deviation_never_takes_a_magnitude_below_zero():
@@ -154,3 +154,23 @@ def test_a_deviation_never_takes_a_magnitude_below_zero():
     hidden = secondary_pattern(system, (table["primary"] == "C").to_numpy(), np.array([True, False, False]), required)
     assert hidden.all()  # only hiding the national total protects 11
     assert audit(table, LAB02, RULES, pd.Series(~hidden))["protected"].all()
+
+
+def test_a_restricted_magnitude_links_its_national_total_to_the_other_magnitudes_member():
+    """STB01's denominator is employees_avg of section C: published nationally, it gives TRN03's section-C
+    denominator away, and the other way round."""
+    spec = links(("TRN03", "", "den", "employees_avg", 1), ("STB01", "", "den", "section_c_employees_avg", 1))
+    table = cells(
+        [
+            ("TRN03", "", "national", "CN", 50, 1000, 30, "F"),
+            ("TRN03", "", "industry_section", "B", 10, 300, 10, "F"),
+            ("TRN03", "", "industry_section", "C", 40, 700, 2, "C"),
+            ("STB01", "", "national", "CN", 7, 700, 5, "F"),
+        ]
+    )
+    restricted = [("section_c_employees_avg", "employees_avg", "industry_section", "C")]
+    published = pd.Series([True, False, False, True])  # TRN03 section B hidden as its complement, STB01 shown
+    linked = audit(table, spec, RULES, published, restricted=restricted)
+    den = linked[(linked.indicator_code == "TRN03") & (linked.part == "den")].iloc[0]
+    assert den.exact and den.value == 700  # STB01's national denominator is TRN03's section C one
+    assert audit(table, spec, RULES, published)["protected"].all()  # without the relation, nothing tells

@@ -33,6 +33,7 @@ class Requirement:
     part: str
     lower: float  # the interval must reach value − lower
     upper: float  # and value + upper
+    value: float = float("nan")
 
 
 def levels(
@@ -48,9 +49,9 @@ def levels(
     no longer dominate it. A zero magnitude needs no protection (as τ-Argus by default)."""
     out = []
     pct = protection_pct / 100.0
-    for i, row in enumerate(cells.itertuples(index=False)):
-        if row.primary != "C":
-            continue
+    positions = np.flatnonzero(cells["primary"].to_numpy(dtype=object) == "C")
+    for i, row in zip(positions, cells.iloc[positions].itertuples(index=False), strict=True):
+        i = int(i)
         few = getattr(row, "n_enterprises", None)
         by_threshold = few is None or pd.isna(few) or few < threshold
         for part in PARTS:
@@ -66,7 +67,7 @@ def levels(
             upper = pct * value
             if dominated:
                 upper = max(upper, 100.0 / dominance_k * top - value)
-            out.append(Requirement(i, part, pct * value, upper))
+            out.append(Requirement(i, part, pct * value, upper, float(value)))
     return out
 
 
@@ -104,8 +105,7 @@ def feasibility_intervals(system: System, published: np.ndarray, requirements: l
     for req in requirements:
         terms = system.figures.get((req.row, req.part))
         if terms is None:  # a figure the seed does not name: nothing links it, so only itself could show it
-            value = float("nan")
-            out.append(Interval(req.row, req.part, value, 0.0, float("inf"), req.lower, req.upper))
+            out.append(Interval(req.row, req.part, req.value, 0.0, float("inf"), req.lower, req.upper))
             continue
         by_component.setdefault(labels[terms[0][0]], []).append(req)
     for label, reqs in by_component.items():

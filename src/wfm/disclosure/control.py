@@ -64,17 +64,18 @@ def suppress(
     exposed: pd.Series | None = None,
     additive: frozenset[str] | None = None,
     preferred: pd.Series | None = None,
+    restricted: list[tuple[str, str, str, str]] | None = None,
 ) -> pd.Series:
     """A bool per cell: suppressed after secondary suppression (`hidden`: suppressed or withheld before it;
     `exposed`: cells an earlier publication showed with the figures they still have; `additive`: the breakdowns
     whose members add up to the national total, None for all; `preferred`: cells the last publication
-    suppressed, reused first)."""
+    suppressed, reused first; `restricted`: see wfm.disclosure.system.build_system)."""
     out = hidden.astype(bool).copy()
     exposed = pd.Series(False, index=cells.index) if exposed is None else exposed.astype(bool)
     preferred = pd.Series(False, index=cells.index) if preferred is None else preferred.astype(bool)
     for part in _groups(cells):
         part = part.reset_index()
-        system = build_system(part, links, additive)
+        system = build_system(part, links, additive, restricted)
         pattern = secondary_pattern(
             system,
             hidden.loc[part["index"]].to_numpy(dtype=bool),
@@ -93,13 +94,14 @@ def audit(
     rules: Mapping[str, float],
     published: pd.Series,
     additive: frozenset[str] | None = None,
+    restricted: list[tuple[str, str, str, str]] | None = None,
 ) -> pd.DataFrame:
     """The attacker's interval of every sensitive figure given the cells `published` (a bool per cell), the
     breakdowns `additive` adding up (None: all): one row per figure, AUDIT_COLUMNS."""
     rows = []
     for part in _groups(cells):
         part = part.reset_index(drop=False)
-        system = build_system(part, links, additive)
+        system = build_system(part, links, additive, restricted)
         shown = published.loc[part["index"]].to_numpy(dtype=bool)
         for interval in feasibility_intervals(system, shown, _requirements(part, rules)):
             cell = part.iloc[interval.row]
@@ -135,6 +137,13 @@ def additive_breakdowns(frame: pd.DataFrame, source: str) -> frozenset[str]:
     return frozenset(frame.loc[frame["source"] == source, "breakdown"].astype(str))
 
 
+def restricted_magnitudes(frame: pd.DataFrame, source: str) -> list[tuple[str, str, str, str]]:
+    """The seed restricted_magnitudes' rows of one source: (magnitude, of_magnitude, breakdown, member)."""
+    chosen = frame[frame["source"] == source]
+    columns = ["magnitude", "of_magnitude", "breakdown", "member"]
+    return [tuple(str(v) for v in row) for row in chosen[columns].itertuples(index=False)]
+
+
 def source_links(links: pd.DataFrame, source: str) -> pd.DataFrame:
     """The seed's rows of one source, statistics as text ('' for none)."""
     chosen = links[links["source"] == source].copy()
@@ -142,4 +151,12 @@ def source_links(links: pd.DataFrame, source: str) -> pd.DataFrame:
     return chosen
 
 
-__all__ = ["AUDIT_COLUMNS", "additive_breakdowns", "audit", "rules_mapping", "source_links", "suppress"]
+__all__ = [
+    "AUDIT_COLUMNS",
+    "additive_breakdowns",
+    "audit",
+    "restricted_magnitudes",
+    "rules_mapping",
+    "source_links",
+    "suppress",
+]

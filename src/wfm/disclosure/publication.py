@@ -15,7 +15,14 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from wfm.disclosure.control import AUDIT_COLUMNS, additive_breakdowns, audit, rules_mapping, source_links
+from wfm.disclosure.control import (
+    AUDIT_COLUMNS,
+    additive_breakdowns,
+    audit,
+    restricted_magnitudes,
+    rules_mapping,
+    source_links,
+)
 
 #: Where dbt builds the models and seeds the audit reads (dbt_project.yml).
 INTERMEDIATE, MARTS, REFERENCE = "intermediate", "marts", "reference"
@@ -112,16 +119,25 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     needed = [(INTERMEDIATE, "int_enterprise__suppression"), (INTERMEDIATE, "int_survey__suppression")]
     needed += [(MARTS, "indicator_values"), (MARTS, "indicator_revisions")]
     needed += [(REFERENCE, "published_magnitudes"), (REFERENCE, "additive_breakdowns")]
+    needed += [(REFERENCE, "restricted_magnitudes")]
     if not all(_present(con, schema, table) for schema, table in needed):
         return pd.DataFrame(columns=["source", *AUDIT_COLUMNS])
     links = con.execute(f"SELECT * FROM {REFERENCE}.published_magnitudes").df()
     additive = con.execute(f"SELECT * FROM {REFERENCE}.additive_breakdowns").df()
+    restricted = con.execute(f"SELECT * FROM {REFERENCE}.restricted_magnitudes").df()
     rules = rules_mapping(con.execute(f"SELECT rule, value FROM {REFERENCE}.publication_rules").df())
     frames = []
     for source, cells_sql in CELLS.items():
         cells = shown(con, cells_sql, source)
         published = cells["published"].astype(bool)
-        result = audit(cells, source_links(links, source), rules, published, additive_breakdowns(additive, source))
+        result = audit(
+            cells,
+            source_links(links, source),
+            rules,
+            published,
+            additive_breakdowns(additive, source),
+            restricted_magnitudes(restricted, source),
+        )
         frames.append(result.assign(source=source))
     return pd.concat(frames, ignore_index=True)[["source", *AUDIT_COLUMNS]]
 

@@ -6,7 +6,9 @@ enterprises (or, for the survey, a weighted sum over its respondents) of one nam
 several (LAB01's denominator is employees_total − dispatched_workers; SKL02's numerator is SKL01's levels
 L3–L7). A magnitude of one breakdown member is one variable; two figures naming the same magnitude in the same
 member are the same variable (one employee total is the denominator of many series). Between variables the
-breakdowns the seed `additive_breakdowns` names add up: a magnitude's members sum to its national total.
+breakdowns the seed `additive_breakdowns` names add up: a magnitude's members sum to its national total; and a
+magnitude the seed `restricted_magnitudes` declares another one restricted to a breakdown member (STB01's
+employees of section C) has, nationally and in that member, that member's value of the other.
 
 `build_system` turns a frame of cells with their true figures into that system: variables (with their true
 values), figure rows (each a signed sum of variables) and relations (each a sum of variables that is 0). A
@@ -85,15 +87,23 @@ def magnitude_terms(links: pd.DataFrame) -> dict[tuple[str, str, str], list[tupl
     return dict(terms)
 
 
-def build_system(cells: pd.DataFrame, links: pd.DataFrame, additive: frozenset[str] | None = None) -> System:
+def build_system(
+    cells: pd.DataFrame,
+    links: pd.DataFrame,
+    additive: frozenset[str] | None = None,
+    restricted: list[tuple[str, str, str, str]] | None = None,
+) -> System:
     """The linked system of `cells` (one source, period and scope; columns CELL, num, den: true figures, null
     read as 0) under the seed rows `links` of that source, the breakdowns `additive` adding up to the national
-    total (None: every breakdown). Figures the seed does not name are left out."""
+    total (None: every breakdown), `restricted` (magnitude, of_magnitude, breakdown, member) the magnitudes that
+    are another restricted to one member. Figures the seed does not name are left out."""
     terms = magnitude_terms(links)
     system = System()
     pending = []
     # single-magnitude figures first, so that the composite ones are checked against them
-    for i, row in enumerate(cells[CELL + list(PARTS)].itertuples(index=False)):
+    # plain Python objects: iterating Arrow-backed text column by column is much slower
+    rows = cells[CELL + list(PARTS)].astype(object).itertuples(index=False)
+    for i, row in enumerate(rows):
         for part in PARTS:
             spec = terms.get((row.indicator_code, row.statistic, part))
             if not spec:
@@ -118,6 +128,16 @@ def build_system(cells: pd.DataFrame, links: pd.DataFrame, additive: frozenset[s
         system.dropped.append(f"{own} {row.breakdown} {row.member}")
         system.figures[(i, part)] = [(system.variable((own, row.breakdown, row.member), value), 1.0)]
     _add_breakdown_relations(system, additive)
+    for magnitude, of, breakdown, member in restricted or []:
+        whole = system._index.get((of, breakdown, member))
+        for where in ((NATIONAL, "CN"), (breakdown, member)):
+            part = system._index.get((magnitude, *where))
+            if whole is not None and part is not None:
+                relation = [(part, 1.0), (whole, -1.0)]
+                if _close(system.truth[part], system.truth[whole]):
+                    system.relations.append(relation)
+                else:
+                    system.dropped.append(f"{magnitude} {where[0]} ≠ {of} {breakdown} {member}")
     return system
 
 

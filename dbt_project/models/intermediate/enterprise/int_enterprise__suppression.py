@@ -15,7 +15,13 @@ cells the last publication suppressed, so that the pattern changes only when the
 are this build's outputs too.
 """
 
-from wfm.disclosure.control import additive_breakdowns, rules_mapping, source_links, suppress
+from wfm.disclosure.control import (
+    additive_breakdowns,
+    restricted_magnitudes,
+    rules_mapping,
+    source_links,
+    suppress,
+)
 from wfm.disclosure.publication import previous
 
 
@@ -29,12 +35,13 @@ def model(dbt, session):
     links = source_links(dbt.ref("published_magnitudes").df(), "E")
     rules = rules_mapping(dbt.ref("publication_rules").df())
     additive = additive_breakdowns(dbt.ref("additive_breakdowns").df(), "E")
+    restricted = restricted_magnitudes(dbt.ref("restricted_magnitudes").df(), "E")
     cells = cells.rename(columns={"conf_status": "primary_status"})
     frame = cells.assign(num=cells["num_sum"], den=cells["den_sum"], primary=cells["primary_status"])
     with_statistic = frame["member"] + "|" + frame["statistic"]
     frame["published_member"] = frame["member"].where(frame["statistic"] == "", with_statistic)
     exposed, suppressed_before = previous(session, frame, "E")
-    hidden = suppress(frame, links, rules, frame["primary"] == "C", exposed, additive, suppressed_before)
+    hidden = suppress(frame, links, rules, frame["primary"] == "C", exposed, additive, suppressed_before, restricted)
     cells["conf_status"] = "F"
     cells.loc[hidden, "conf_status"] = "D"
     cells.loc[cells["primary_status"] == "C", "conf_status"] = "C"

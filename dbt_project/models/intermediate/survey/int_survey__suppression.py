@@ -11,7 +11,13 @@ they publish nothing. What the last publication showed or suppressed counts as f
 One row per ratio cell with its primary status and the published conf_status.
 """
 
-from wfm.disclosure.control import additive_breakdowns, rules_mapping, source_links, suppress
+from wfm.disclosure.control import (
+    additive_breakdowns,
+    restricted_magnitudes,
+    rules_mapping,
+    source_links,
+    suppress,
+)
 from wfm.disclosure.publication import previous
 
 KEYS = ["period", "scope", "indicator_code", "statistic", "breakdown", "member"]
@@ -36,10 +42,11 @@ def model(dbt, session):
     links = source_links(dbt.ref("published_magnitudes").df(), "W")
     rules = rules_mapping(dbt.ref("publication_rules").df())
     additive = additive_breakdowns(dbt.ref("additive_breakdowns").df(), "W")
+    restricted = restricted_magnitudes(dbt.ref("restricted_magnitudes").df(), "W")
     frame = cells.assign(primary=cells["primary_status"])
     hidden_before = cells["withheld"] | (cells["primary_status"] == "C")
     exposed, suppressed_before = previous(session, frame, "W")
-    hidden = suppress(frame, links, rules, hidden_before, exposed, additive, suppressed_before)
+    hidden = suppress(frame, links, rules, hidden_before, exposed, additive, suppressed_before, restricted)
     cells["conf_status"] = cells["primary_status"]
     cells.loc[hidden & ~cells["withheld"], "conf_status"] = "D"
     return cells
