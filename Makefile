@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup r-survey demo test test-fast lint bench lock clean
+.PHONY: setup r-survey demo test test-fast lint bench bench-history lock clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m wfm_tools.bench
+
+# A night with ten years of history against the same night with one (national scale by default).
+bench-history: setup
+	$(BIN)/python -m wfm_tools.bench_history
 
 # Re-pin every dependency after editing requirements.in (needs the package registry).
 lock:
