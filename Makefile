@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-lock
 export WFM_HOME ?= $(CURDIR)/data
 
-.PHONY: setup r-survey demo test test-fast lint bench bench-history lock clean
+.PHONY: setup r-survey browser postgresql redis up down demo test test-fast lint bench bench-history lock clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup
 	$(BIN)/python -m wfm_tools.demo
 
-test: setup r-survey
+test: setup r-survey browser postgresql redis
 	$(BIN)/python -m pytest
 
 # R's survey package is the independent oracle of the survey intervals (tests/indicators/test_intervals.py):
@@ -34,6 +34,41 @@ r-survey:
 	    echo "make test needs R's survey package: apt-get install r-base-core r-cran-survey (as root)"; exit 1; \
 	  fi; }
 
+# The production topology as processes on this machine (src/wfm_tools/stack.py): PostgreSQL, Airflow's
+# api-server, scheduler, dag-processor and triggerer; `make up EXECUTOR=celery` adds Redis and Celery workers.
+# Everything lives in .stack/ (WFM_STACK); `make down` stops what `make up` started, by its pid files.
+EXECUTOR ?= local
+
+up: setup postgresql $(if $(filter celery,$(EXECUTOR)),redis)
+	$(BIN)/python -m wfm_tools.stack up --executor $(EXECUTOR)
+
+down:
+	$(BIN)/python -m wfm_tools.stack down
+
+# Debian packages of the stack, installed when missing and running as root, else the target says what to install.
+define apt_install
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
+else \
+  echo "missing: apt-get install $(1) (as root)"; exit 1; \
+fi
+endef
+
+postgresql:
+	@test -x /usr/lib/postgresql/15/bin/pg_ctl || { $(call apt_install,postgresql-15) ; }
+
+redis:
+	@command -v redis-server >/dev/null || { $(call apt_install,redis-server) ; }
+# The browser tests (Playwright) drive Debian's headless Chromium, and the bulletin's charts are measured and read
+# with a CJK font (Noto CJK): installed from Debian when missing and running as root, else the target says what.
+browser:
+	@{ command -v chromium >/dev/null && fc-list :lang=zh | grep -q .; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "make test needs chromium and a CJK font: apt-get install chromium fonts-noto-cjk (as root)"; exit 1; \
+	  fi; }
+
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow" -n 2
@@ -42,7 +77,7 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: setup
+bench: setup r-survey
 	$(BIN)/python -m wfm_tools.bench
 
 # A night with ten years of history against the same night with one (national scale by default).
@@ -58,4 +93,4 @@ lock:
 	  /tmp/wfm-lock-venv/bin/pip freeze --exclude-editable; } > requirements.lock
 
 clean:
-	rm -rf $(VENV) .airflow dbt_project/target dbt_project/logs
+	rm -rf $(VENV) .airflow .stack dbt_project/target dbt_project/logs

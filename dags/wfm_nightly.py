@@ -1,16 +1,21 @@
 """
 ### Nightly industrial-workforce monitoring job
 
-Every night: each new file in `$WFM_HOME/inbox/{survey,enterprise}/` is **loaded** (format, row rules,
-quarantine), **gated** (its Great Expectations suite) and **promoted** to the raw tables or refused — one mapped
-task per file, so a bad file never blocks the good ones. Then dbt **builds** the indicators, the marts suite
-**checks** them, and the readers' snapshot is **published** atomically.
+Every night each new file in `$WFM_HOME/inbox/{survey,enterprise}/` is **prepared** — read, typed, checked row
+by row, pseudonymised, written as a Parquet batch — by one mapped task per file, named after it, on any worker
+and in parallel: none of this needs the warehouse's writer. A file refused whole (unreadable, wrong layout)
+ends its task as *skipped*, with the reason. Then one writer task **promotes** the night's batches in order:
+each is gated (its Great Expectations suite, against the warehouse as it stands) and loaded or refused; its
+XCom is the night's summary (files per outcome, rows, each refused file and why). dbt **builds** the
+indicators, the marts suite **checks** them, and the readers' snapshot is **published** atomically.
 
-Every task that writes the DuckDB warehouse runs in the pool `duckdb_writer` (one slot: DuckDB allows one
-writing process). Retries with exponential back-off cover transient faults (a file lock, a full disk freed
-later); a data problem is not transient: the task fails at once with the rule that was broken.
+Only the tasks that write the DuckDB warehouse (promote, build, publish) take the pool `duckdb_writer` (one
+slot: DuckDB allows one writing process). Retries with exponential back-off cover transient faults (a file lock,
+a full disk freed later); a data problem is not transient: the task fails at once with the rule that was broken.
 
-The work lives in the `wfm` package (`wfm.ingest`, `wfm.night`, `wfm.publish`): `wfm run` does the same.
+Each loaded batch is an event of its source's raw-table asset, the publication one of `wfm://published/marts`:
+a DAG downstream (a BI refresh, an export) can be scheduled on them. The work lives in the `wfm` package
+(`wfm.ingest`, `wfm.night`, `wfm.publish`): `wfm run` does the same in one process.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, AssetAlias, dag, task
 
 WRITER_POOL = "duckdb_writer"
 RAW_ASSETS = {
     "survey": Asset("wfm://warehouse/raw/survey_responses"),
     "enterprise": Asset("wfm://warehouse/raw/enterprise_returns"),
 }
+#: the promote task's outlet: it adds one event of a raw-table asset per batch loaded, and none for a refused one
+LOADED = AssetAlias("wfm-loaded-batches")
 PUBLISHED = Asset("wfm://published/marts")
 
 
@@ -60,6 +67,14 @@ def _data_problem(exc: Exception) -> Exception:
     return AirflowFailException(str(exc))
 
 
+def _quiet_libraries() -> None:
+    """Task logs show the night's lines, not the libraries' chatter (Great Expectations, dbt's adapters)."""
+    import logging
+
+    for name in ("great_expectations", "dbt", "dbt_common", "py.warnings", "urllib3"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 @dag(
     dag_id="wfm_nightly",
     schedule="0 2 * * *",
@@ -80,71 +95,72 @@ def wfm_nightly():
     @task(pool="default_pool")
     def list_new_files() -> list[dict]:
         from wfm.ingest import new_files
+        from wfm.ingest.prepared import clear_landing
 
-        files = [{"source": source, "path": str(path)} for source, path in new_files(_home(), echo=print)]
+        home = _home()
+        with _holding("list_new_files"):  # a night starts with no private copy and no prepared batch left over
+            files = [{"source": source, "path": str(path)} for source, path in new_files(home, echo=print)]
+            clear_landing(home)
         print(f"{len(files)} new file(s)")
         return files
 
-    @task(map_index_template="{{ file_name }}")
-    def load(file: dict, run_id: str | None = None) -> dict:
+    @task(pool="default_pool", map_index_template="{{ file_name }}")
+    def prepare(file: dict, run_id: str | None = None) -> dict:
         from pathlib import Path
+
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from wfm.errors import WfmError
-        from wfm.ingest import stage
+        from wfm.ingest.prepared import prepare as prepare_file
 
         _label(file["path"])
-        with _holding("load"):
-            try:
-                out = stage(_home(), Path(file["path"]), file["source"], run_id)
-            except WfmError as exc:
-                raise _data_problem(exc) from None
+        try:
+            out = prepare_file(_home(), Path(file["path"]), file["source"], run_id)
+        except WfmError as exc:
+            raise _data_problem(exc) from None
         print(out.line())
-        return {**file, "sha256": out.sha256, "outcome": out.outcome}
+        if out.outcome not in ("prepared", "duplicate"):  # refused whole, or not to be taken tonight
+            raise AirflowSkipException(out.line())
+        return {**file, "outcome": out.outcome, "rows": out.rows_read}
 
-    @task(map_index_template="{{ file_name }}")
-    def validate(batch: dict, run_id: str | None = None) -> dict:
-        from wfm.ingest import gate
-
-        _label(batch["path"])
-        if batch["outcome"] != "staged":
-            return batch
-        with _holding("validate"):
-            passed, failed, warnings = gate(_home(), batch["sha256"], run_id)
-        print(
-            f"gate {'passed' if passed else 'FAILED'}; critical failures: {failed or 'none'}; "
-            f"warnings: {warnings or 'none'}"
-        )
-        return {**batch, "passed": passed, "failed": failed}
-
-    @task(outlets=list(RAW_ASSETS.values()), map_index_template="{{ file_name }}")
-    def promote(batch: dict, run_id: str | None = None, outlet_events=None) -> dict:
+    # all_done: a file whose preparation failed (a bug, an exhausted retry) stays in the inbox; the others go on
+    @task(trigger_rule="all_done", outlets=[LOADED])
+    def promote(files: list[dict], run_id: str | None = None, outlet_events=None) -> dict:
         from pathlib import Path
 
-        from wfm.ingest import promote as promote_batch
+        from wfm.ingest.prepared import night_summary, promote_prepared
 
-        _label(batch["path"])
-        if batch["outcome"] != "staged":
-            return batch
+        _quiet_libraries()
+        home = _home()
+        todo = [(files[i]["source"], Path(files[i]["path"])) for i in range(len(files))]
+        if not todo:
+            print("no new file tonight")
+            return {"files": 0}
         with _holding("promote"):
-            out = promote_batch(_home(), Path(batch["path"]), batch["sha256"], run_id, batch["passed"], batch["failed"])
-        print(out.line())
-        if out.outcome == "loaded":
-            outlet_events[RAW_ASSETS[out.source]].extra = {"file": out.file_name, "rows": out.rows_accepted}
-        return {**batch, "outcome": out.outcome}
+            outcomes = promote_prepared(home, todo, run_id, echo=print)
+            summary = night_summary(home, run_id)
+        for out in outcomes:
+            if out.outcome == "loaded":
+                extra = {"file": out.file_name, "batch": out.sha256, "rows": out.rows_accepted}
+                outlet_events[LOADED].add(RAW_ASSETS[out.source], extra=extra)
+        print("tonight: " + ", ".join(f"{k} {v}" for k, v in summary.items() if k != "refused"))
+        return summary
 
-    # all_done: one file's failure (a bug or an exhausted retry) must not keep the other files' figures back.
-    @task(trigger_rule="all_done")
-    def build(batches: list[dict], run_id: str | None = None) -> str:
+    @task()
+    def build(summary: dict, run_id: str | None = None) -> str:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from wfm.errors import WfmError
         from wfm.night import build_and_check
 
-        # Index by length rather than iterate: iterating a lazy XCom sequence probes one past its end, which
-        # Airflow logs as an error.
-        loaded = sum(1 for i in range(len(batches)) if batches[i]["outcome"] == "loaded")
-        print(f"{loaded} batch(es) loaded tonight; building from everything accepted so far")
+        _quiet_libraries()
+        home = _home()
+        if not home.warehouse.exists():  # a new home before the first delivery: a quiet night
+            raise AirflowSkipException("nothing to build: no file has been delivered yet")
+        print(f"{summary.get('loaded', 0)} batch(es) loaded tonight; building from everything accepted so far")
         with _holding("build"):
             try:
-                return build_and_check(_home(), run_id=run_id, echo=print, unit_tests=False).vintage
+                return build_and_check(home, run_id=run_id, echo=print, unit_tests=False).vintage
             except WfmError as exc:
                 raise _data_problem(exc) from None
 
@@ -153,13 +169,15 @@ def wfm_nightly():
         from wfm.publish import publish as publish_snapshot
 
         with _holding("publish"):
-            path = publish_snapshot(_home())
+            path = publish_snapshot(_home(), echo=print)
         print(f"published vintage {vintage} to {path}")
         return str(path)
 
     files = list_new_files()
-    promoted = promote.expand(batch=validate.expand(batch=load.expand(file=files)))
-    publish(build(promoted))
+    prepared = prepare.expand(file=files)
+    summary = promote(files)
+    prepared >> summary
+    publish(build(summary))
 
 
 wfm_nightly()

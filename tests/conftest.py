@@ -240,3 +240,38 @@ def assert_nowhere_under(home: Home, secrets: set[str], printed: str) -> None:
     assert scanned >= 1
     for secret in secrets:
         assert secret not in printed
+
+
+def assert_demo_night(home: Home, files: int) -> dict[str, int]:
+    """A night on the demo data ended as it must: each of its `files` files logged once (some loaded, some
+    refused by design), none loaded twice, the inbox empty, and the published snapshot's national TRN01 and
+    LAB02 in range. Returns the files per outcome."""
+    import duckdb
+
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        outcomes = dict(con.execute("SELECT outcome, count(*) FROM audit.load_log GROUP BY 1").fetchall())
+        (twice,) = con.execute(
+            "SELECT count(*) FROM (SELECT file_sha256 FROM audit.load_log WHERE outcome = 'loaded' "
+            "GROUP BY 1 HAVING count(*) > 1)"
+        ).fetchone()
+    finally:
+        con.close()
+    assert sum(outcomes.values()) == files and outcomes.get("loaded", 0) >= 2 and outcomes.get("rejected", 0) >= 1
+    assert twice == 0
+    assert not list(home.inbox("survey").iterdir()) and not list(home.inbox("enterprise").iterdir())
+    snap = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
+    try:
+        trn01 = snap.execute(
+            "SELECT value, se FROM indicator_values WHERE indicator_code = 'TRN01' "
+            "AND breakdown = 'national' AND source = 'W'"
+        ).fetchall()
+        lab02 = snap.execute(
+            "SELECT value FROM indicator_values WHERE indicator_code = 'LAB02' "
+            "AND breakdown = 'national' AND source = 'E'"
+        ).fetchall()
+    finally:
+        snap.close()
+    assert trn01 and all(0 < v < 100 and 0 < se < 10 for v, se in trn01)
+    assert lab02 and all(v is not None and 0 <= v <= 100 for (v,) in lab02)
+    return outcomes

@@ -75,7 +75,7 @@ def _build(args: argparse.Namespace) -> None:
 def _publish(args: argparse.Namespace) -> None:
     from wfm.publish import publish
 
-    snapshot = publish(Home.resolve(args.home).ensure())
+    snapshot = publish(Home.resolve(args.home).ensure(), echo=say)
     say(f"published {snapshot}")
 
 

@@ -24,7 +24,8 @@ import sys
 from pathlib import Path
 
 from wfm.config import PROJECT_DIR
-from wfm_tools.bench import Phase, _timings, machine, measure, workspace
+from wfm_tools.bench import Phase, _timings, measure, workspace
+from wfm_tools.bench_report import machine
 
 HEADING = "## History at scale"
 HELD_BACK = "returns_2026Q4_"  # the quarter the incremental night brings

@@ -163,6 +163,8 @@ def main() -> int:
 
 headline figures (latest period):""")
     print("\n".join(headline_report(home)))
+    bulletin = (home.published / "exports" / "bulletin.html").resolve()
+    print(f"\nthe monitoring bulletin (charts, opens offline): {bulletin}")
     return 0
 
 

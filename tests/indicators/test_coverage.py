@@ -58,8 +58,9 @@ def _run(seed: int, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def kinds() -> dict[str, str]:
-    """Kind of estimate per indicator, from the registry: quantile; premium (a ratio of two medians); proportion (of respondents, x = 1 where
-    answered); ratio (a proportion with a random denominator, x a condition); mean (not a proportion)."""
+    """Kind of estimate per indicator, from the registry: quantile; premium (a ratio of two medians); proportion (of
+    respondents, x = 1 where answered); ratio (a proportion with a random denominator, x a condition); mean (not a
+    proportion)."""
     registry = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)
     registry = registry[registry.w_kind != ""]
     out = {}

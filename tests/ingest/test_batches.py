@@ -25,6 +25,7 @@ from conftest import (
 
 from wfm.config import Home
 from wfm.ingest import ingest_all, ingest_file, open_warehouse, promote, stage
+from wfm.ingest.prepared import prepare, promote_prepared
 
 # --- exactly once ------------------------------------------------------------------------------------------------
 
@@ -93,10 +94,12 @@ def _ingested(home: Home) -> dict[str, list[tuple]]:
     }
 
 
-def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Path) -> None:
+def test_one_transaction_per_file_leaves_what_the_three_steps_and_the_scaled_out_night_leave(tmp_path: Path) -> None:
     """`wfm ingest` takes each file in one transaction, its accepted rows straight into raw (taken out again when
-    the gate refuses the batch); the DAG's three steps (stage, gate, promote, each committing, with a landing
-    table between them) must leave the very same rows, quarantine, validations and log."""
+    the gate refuses the batch); the three steps (stage, gate, promote, each committing, with a landing table
+    between them) and the DAG's scaled-out night (each file prepared apart into Parquet, then promoted by one
+    writer) must leave the very same rows, quarantine, validations and log. The last file repeats rows of the
+    first: rows the night's earlier file loaded, which its preparation could not see."""
     quarantined = survey_rows(12)
     quarantined[2]["age"] = "90"
     one_psu = survey_rows(6, wave="2027", prefix="S")
@@ -106,9 +109,10 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Pa
         "a_wave.csv": ("survey", quarantined),
         "b_one_psu.csv": ("survey", one_psu),
         "c_returns.csv": ("enterprise", enterprise_rows(6)),
+        "d_again.csv": ("survey", survey_rows(12)[:4] + survey_rows(14)[12:]),
     }
     homes = {}
-    for way in ("three steps", "one transaction"):
+    for way in ("three steps", "one transaction", "scaled out"):
         home = Home.resolve(tmp_path / way.replace(" ", "_")).ensure()
         paths = [
             (source, write_csv(home.inbox(source) / name, rows, source=source))
@@ -116,13 +120,20 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_leave(tmp_path: Pa
         ]
         if way == "three steps":
             outcomes = [ingest_file(home, path, source, "t", docs=False) for source, path in paths]
+        elif way == "scaled out":
+            assert {prepare(home, path, source, "t").outcome for source, path in paths} == {"prepared"}
+            outcomes = promote_prepared(home, paths, "t")
         else:
             outcomes = ingest_all(home, paths, run_id="t", docs=False)
-        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded"]
+        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded", "loaded"]
         homes[way] = home
-    three, one = (_ingested(h) for h in homes.values())
-    assert three == one
-    assert len(one["survey"]) == 11 and len(one["quarantine"]) == 1 and one["left over"] == []
+    three, one, scaled = (_ingested(h) for h in homes.values())
+    assert three == one == scaled
+    # the second wave file: three rows the first loaded (quarantined as duplicates), one it quarantined, two new
+    assert len(one["survey"]) == 14 and len(one["quarantine"]) == 4 and one["left over"] == []
+    assert not (homes["scaled out"].root / "landing" / "survey").exists() or not any(
+        (homes["scaled out"].root / "landing" / "survey").iterdir()
+    )
 
 
 def test_the_sources_are_ingested_side_by_side_each_in_its_own_order(

@@ -138,6 +138,40 @@ def test_theme_marts_are_views_in_the_warehouse_and_tables_for_readers(built: Pa
         snap.close()
 
 
+@pytest.mark.slow
+def test_every_code_a_reader_sees_has_a_chinese_and_an_english_name(built: Path) -> None:
+    """code_labels names every breakdown member, statistic, status, source, scope and breakdown of the snapshot,
+    in both languages, so that a BI tool labels a chart 江苏省 (Jiangsu) rather than 32."""
+    snap = duckdb.connect(str(built / "published" / "marts.duckdb"), read_only=True)
+    try:
+        seen = snap.execute(
+            """
+            SELECT DISTINCT breakdown, split_part(member, '|', 1) FROM indicator_values
+            UNION SELECT DISTINCT 'statistic', split_part(member, '|', 2) FROM indicator_values WHERE member LIKE '%|%'
+            UNION SELECT DISTINCT 'obs_status', obs_status FROM indicator_values
+            UNION SELECT DISTINCT 'conf_status', conf_status FROM indicator_values
+            UNION SELECT DISTINCT 'source', source FROM indicator_values
+            UNION SELECT DISTINCT 'scope', scope FROM indicator_values
+            UNION SELECT DISTINCT 'breakdown', breakdown FROM indicator_values
+            UNION SELECT DISTINCT breakdown, member FROM skills_and_craftsmen
+            """
+        ).fetchall()
+        labels = {
+            (lst, code): (zh, en, label)
+            for lst, code, zh, en, label in snap.execute(
+                "SELECT code_list, code, name_zh, name_en, label FROM code_labels"
+            ).fetchall()
+        }
+        assert len(seen) > 40
+        unnamed = [key for key in seen if key not in labels]
+        assert not unnamed, f"codes without a name: {unnamed}"
+        assert labels[("province", "32")] == ("江苏省", "Jiangsu", "江苏省 (Jiangsu)")
+        assert all(zh and en and label == f"{zh} ({en})" for zh, en, label in labels.values())
+        assert any((built / "published" / "parquet" / "code_labels").rglob("*.parquet"))
+    finally:
+        snap.close()
+
+
 # --- readers during the nightly job -------------------------------------------------------------------------------
 
 READER = r"""

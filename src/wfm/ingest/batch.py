@@ -4,21 +4,21 @@
         ─gate─▶ ─promote─▶ raw.<table> + archive/            └─ refused whole ─▶ rejected/FILE + FILE.reason.txt
                      └─ gate fails ─▶ rejected/
 
-In the DAG each step is one DuckDB transaction, so a crash leaves either nothing or a complete step behind, and a re-run
-picks up where it stopped: a staged batch (a row in `audit.staged_batches`) goes straight to the gate. A file is
-identified by the SHA-256 of its bytes: the same bytes as a file loaded before are logged as `duplicate` and
-load nothing; the same bytes as a refused file are judged again (a corrected rule may let them in).
+Taken in three steps, each is one DuckDB transaction, so a crash leaves either nothing or a complete step behind,
+and a re-run picks up where it stopped: a staged batch (a row in `audit.staged_batches`) goes straight to the gate.
+A file is identified by the SHA-256 of its bytes: the same bytes as a file loaded before are logged as `duplicate`
+and load nothing; the same bytes as a refused file are judged again (a corrected rule may let them in).
 
 What is read, hashed and filed away is the private copy `wfm.ingest.inbox.take` makes of the delivered file (a
 neutral name, which no reader takes for a pattern; bytes no sender can change); an entry it cannot take is
 waiting, skipped or refused with its reason, and the run goes on with the next file.
 
-The same three functions (`stage`, `gate`, `promote`) are the Airflow tasks of the nightly DAG, mapped over the
-new files; `ingest_file` chains them. The command line (`wfm ingest`, `wfm run`: `wfm.ingest.run.ingest_all`)
-ingests every file of a run in one process, so there each file is a single transaction with no landing table:
-the accepted rows go straight into raw and the gate reads them there, a refused batch's rows are taken out
-again before the commit. The same batch, quarantine, validations and log, without copying the accepted rows; a
-crash leaves nothing of the file, and the re-run takes it from the start.
+`ingest_file` chains the three functions (`stage`, `gate`, `promote`). The nightly DAG prepares each file apart and
+promotes them all with one writer (`wfm.ingest.prepared`), on the steps of this module. The command line (`wfm
+ingest`, `wfm run`: `wfm.ingest.run.ingest_all`) ingests every file of a run in one process, so there each file is a
+single transaction with no landing table: the accepted rows go straight into raw and the gate reads them there, a
+refused batch's rows are taken out again before the commit. The same batch, quarantine, validations and log, without
+copying the accepted rows; a crash leaves nothing of the file, and the re-run takes it from the start.
 
 Personal data: the text of the file is read into TEMP tables (memory, spilling only to a system temp folder),
 the ID number is checked and hashed there, and only typed, pseudonymised rows and masked quarantine rows are

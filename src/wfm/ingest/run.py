@@ -120,6 +120,7 @@ def _ingest_side_by_side(
     outcomes: dict[int, BatchOutcome],
     shown_before: int = 0,
     total: int | None = None,
+    step: Callable[[duckdb.DuckDBPyConnection, Source, Path], BatchOutcome | None] | None = None,
 ) -> None:
     """Each source's files in order on a thread of its own, with a connection of its own (`con.cursor()`);
     `outcomes[i]` is the outcome of `todo[i]`. The progress lines are numbered on from `shown_before`, out of
@@ -130,7 +131,10 @@ def _ingest_side_by_side(
     side, one source's single-threaded stretches (Great Expectations' validation in Python, the small files'
     one-row-group scans, commits) leave the machine's second core to the other's DuckDB queries, at the price
     of a higher peak of memory (the two large files are checked at once). An error stops both sources before
-    their next file and is raised here once both have stopped."""
+    their next file and is raised here once both have stopped.
+
+    `step(cursor, source, path)`: what is done with each file (default: `ingest_file` on the cursor); a step
+    that returns None leaves no outcome (nothing was left to do with that file)."""
     queues: dict[Source, list[tuple[int, Path]]] = {}
     for i, (source, path) in enumerate(todo):
         queues.setdefault(source, []).append((i, path))
@@ -142,7 +146,12 @@ def _ingest_side_by_side(
             for i, path in queue:
                 if stop.is_set():
                     return
-                out = ingest_file(home, path, source, run_id, docs=False, con=cursor)
+                if step is None:
+                    out = ingest_file(home, path, source, run_id, docs=False, con=cursor)
+                else:
+                    out = step(cursor, source, path)
+                if out is None:
+                    continue
                 with lock:
                     outcomes[i] = out
                     echo(f"[{shown_before + len(outcomes)}/{total or len(todo)}] {out.line()}")
