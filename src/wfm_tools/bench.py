@@ -167,6 +167,17 @@ def quarter_file(enterprise_files: list[Path], target: Path) -> None:
     con.close()
 
 
+def workspace(folder: str, log_name: str) -> tuple[Path, Path, dict[str, str]]:
+    """The work folder (made), its empty log, and the environment the measured commands run in."""
+    work = Path(folder).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / log_name
+    log.write_text("", encoding="utf-8")
+    # WFM_SETTLE_SECONDS=0: the generated files are linked into the inbox whole, and the night takes them at once
+    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1", "WFM_SETTLE_SECONDS": "0"}
+    return work, log, env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="wfm_tools.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--dir", default=str(PROJECT_DIR / "bench"), help="work folder (default ./bench)")
@@ -186,12 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(PROJECT_DIR / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
-    work = Path(args.dir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "bench.log"
-    log.write_text("", encoding="utf-8")
-    # WFM_SETTLE_SECONDS=0: the generated files are linked into the inbox whole, and the night takes them at once
-    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1", "WFM_SETTLE_SECONDS": "0"}
+    work, log, env = workspace(args.dir, "bench.log")
     py = sys.executable
     wfm = [py, "-m", "wfm.cli"]
     gen = work / "national"

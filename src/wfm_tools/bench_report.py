@@ -35,6 +35,8 @@ KEPT_SECTIONS = (
     # written by `python -m wfm_tools.stack_bench`
     "## The night under Airflow's scheduler (demo scale)",
     "## The night under Airflow's scheduler (national scale)",
+    # written by `make bench-history`
+    "## History at scale",
 )
 
 

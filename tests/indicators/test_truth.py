@@ -99,6 +99,59 @@ def test_enterprise_changes_equal_the_true_changes_and_only_between_published_ce
         assert {r[5] for r in rows} == {"previous_quarter", "previous_year"}
 
 
+#: The policy's 2035 targets (its opening paragraph), written out here rather than read from the seed; the base
+#: is 0 % progress in 2024 until an office sets the measured one.
+TARGETS_2035 = {"TAL01": 2000, "TAL02": 10_000, "TAL03": 50_000}
+
+
+def test_the_road_to_2035_is_the_straight_line_from_the_base_year(runs) -> None:  # noqa: ANN001
+    for home, truth, _ in runs:
+        rows = snapshot_rows(
+            home,
+            "SELECT indicator_code, period, value, path_value, distance_from_path, rate_so_far, rate_needed, "
+            "conf_status FROM target_trajectories WHERE scope = 'industrial'",
+        )
+        periods = {k.split("|")[1] for k in truth["E"]}
+        assert len(rows) == len(TARGETS_2035) * len(periods)
+        for code, period, value, path, distance, so_far, needed, conf in rows:
+            target, year = TARGETS_2035[code], int(period[:4])
+            assert path == pytest.approx(target * (year - 2024) / 11)
+            if value is None:
+                assert conf in ("C", "D") and distance is None
+                continue
+            true = truth["E"][f"{code}|{period}|national|CN"]
+            assert value == true
+            assert distance == pytest.approx(true - path)
+            assert so_far == (None if year == 2024 else pytest.approx(true / (year - 2024)))
+            assert needed == pytest.approx((target - true) / (2035 - year))
+        paths = snapshot_rows(home, "SELECT indicator_code, year, path_value FROM target_paths")
+        assert {(c, y) for c, y, _ in paths} == {(c, y) for c in TARGETS_2035 for y in range(2024, 2036)}
+        assert all(v == pytest.approx(TARGETS_2035[c] * (y - 2024) / 11) for c, y, v in paths)
+
+
+def test_thresholds_count_the_provinces_and_enterprises_meeting_them(runs) -> None:  # noqa: ANN001
+    """LAB02 (dispatched workers at most 10 %, 劳务派遣暂行规定): provinces whose published share meets it, and
+    the share of enterprises meeting it, against the truth."""
+    for home, truth, _ in runs:
+        rows = snapshot_rows(
+            home,
+            "SELECT period, provinces_published, provinces_meeting, enterprises_meeting_share, meets, value "
+            "FROM target_attainment WHERE indicator_code = 'LAB02' AND kind = 'threshold' AND source = 'E'",
+        )
+        cells = published(home)
+        assert len(rows) == len({k.split("|")[1] for k in truth["E"]})
+        for period, n_published, n_meeting, enterprises, meets, value in rows:
+            provinces = {
+                k: v
+                for k, v in truth["E"].items()
+                if k.startswith(f"LAB02|{period}|province|") and k.count("|") == 3 and cells[("E", k)][0] is not None
+            }
+            assert n_published == len(provinces) > 0
+            assert n_meeting == sum(v <= 10 for v in provinces.values())
+            assert enterprises == pytest.approx(truth["E"][f"LAB02|{period}|national|CN|compliance"])
+            assert meets == (value <= 10)
+
+
 def test_survey_intervals_cover_the_population_value(runs) -> None:  # noqa: ANN001
     covered = compared = 0
     for home, truth, _ in runs:
