@@ -4,7 +4,8 @@ FROM python:3.11-slim-bookworm
 ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 \
     AIRFLOW_HOME=/opt/airflow WFM_PROJECT_DIR=/opt/wfm WFM_HOME=/var/lib/wfm
 
-RUN apt-get update && apt-get install --no-install-recommends -y build-essential \
+# fonts-noto-cjk: the bulletin's charts measure their Chinese labels with it (docs/decisions.md)
+RUN apt-get update && apt-get install --no-install-recommends -y build-essential fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/wfm

@@ -182,7 +182,7 @@ def wfm_nightly():
         from wfm.publish import publish as publish_snapshot
 
         with _holding("publish"):
-            path = publish_snapshot(_home())
+            path = publish_snapshot(_home(), echo=print)
         print(f"published vintage {vintage} to {path}")
         return str(path)
 

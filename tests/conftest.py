@@ -188,22 +188,34 @@ def query(home: Home, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
+def snapshot_rows(home: Home, sql: str) -> list[tuple]:
+    """Rows of `sql` on the home's published snapshot, read-only as a reader opens it."""
+    import duckdb
+
+    con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def quarantine_reasons(home: Home) -> dict[int, set[str]]:
     return {
         row: set(reasons.split(",")) for row, reasons in query(home, "SELECT row_number, reasons FROM audit.quarantine")
     }
 
 
-def generated_night(seed: int, root: Path) -> tuple[Home, Path]:
-    """The generator's demo data for `seed` (refused files too) delivered to a new home and run through the
-    whole night; returns the home and the generated folder (its ground_truth.json, defects.json)."""
+def generated_night(seed: int, root: Path, **history: object) -> tuple[Home, Path]:
+    """The generator's demo data for `seed` (refused files too; `history`: generate's periods, quarterly)
+    delivered to a new home and run through the whole night; returns the home and the generated folder (its
+    ground_truth.json, defects.json)."""
     import shutil
 
     from wfm.night import run_nightly
     from wfm_synthetic import generate
 
     generated = root / f"gen{seed}"
-    generate(generated, scale="demo", seed=seed)
+    generate(generated, scale="demo", seed=seed, **history)
     home = Home.resolve(root / f"home{seed}").ensure()
     for source in ("survey", "enterprise"):
         for folder in (generated / source, generated / "refused" / source):

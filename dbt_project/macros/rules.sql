@@ -45,3 +45,19 @@
         or abs({{ a }} - {{ b }}) > 1e-9 * greatest(abs({{ a }}), abs({{ b }}), 1)
     )
 {%- endmacro %}
+
+{#- Progress (in %) of the straight line from `base` % in the base year to 100 % in the target year, at `year`. -#}
+{% macro path_progress(base, base_year, target_year, year) -%}
+    ({{ base }} + (100 - {{ base }}) * ({{ year }} - {{ base_year }}) / ({{ target_year }} - {{ base_year }}))
+{%- endmacro %}
+
+{#- `value` meets `target` under the seed's comparison ('>=', '>', '<=', '<', '='); null when either is null. -#}
+{% macro meets(value, comparison, target) -%}
+    case {{ comparison }}
+        when '>=' then {{ value }} >= {{ target }}
+        when '>' then {{ value }} > {{ target }}
+        when '<=' then {{ value }} <= {{ target }}
+        when '<' then {{ value }} < {{ target }}
+        when '=' then {{ value }} = {{ target }}
+    end
+{%- endmacro %}

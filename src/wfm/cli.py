@@ -43,6 +43,7 @@ def _generate(args: argparse.Namespace) -> None:
         scale=args.scale,
         seed=args.seed,
         periods=args.periods,
+        quarterly=args.quarterly,
         formats=tuple(f.strip() for f in args.formats.split(",") if f.strip()),
         progress=True,
     )
@@ -74,7 +75,7 @@ def _build(args: argparse.Namespace) -> None:
 def _publish(args: argparse.Namespace) -> None:
     from wfm.publish import publish
 
-    snapshot = publish(Home.resolve(args.home).ensure())
+    snapshot = publish(Home.resolve(args.home).ensure(), echo=say)
     say(f"published {snapshot}")
 
 
@@ -92,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write synthetic input files and their ground truth")
     gen.add_argument("--scale", choices=["demo", "national"], default="demo")
     gen.add_argument("--seed", type=int, default=20261124)
-    gen.add_argument("--periods", type=int, default=1)
+    gen.add_argument("--periods", type=int, default=1, help="annual survey waves, ending 2026")
+    gen.add_argument("--quarterly", action="store_true", help="enterprise returns for every quarter of those years")
     gen.add_argument("--formats", default="csv,xlsx,parquet", help="comma-separated: csv,xlsx,parquet")
     gen.add_argument("--out", help="output folder (default: HOME/generated)")
     gen.set_defaults(func=_generate)

@@ -116,7 +116,7 @@ def run_nightly(
         raise
     built = time.perf_counter()
     try:
-        echo(f"published {publish(home)}")
+        echo(f"published {publish(home, echo=echo)}")
     finally:
         worker.close()  # it wrote dbt's artifacts (run results, manifest) meanwhile
     done = time.perf_counter()

@@ -103,7 +103,8 @@ class Sheet:
 
 
 def plan(source: str, period: str, scale: str, formats: tuple[str, ...]) -> list[tuple[str, FileStyle]]:
-    """The files (path, style) of one source and period, keeping only the requested formats."""
+    """The files (path, style) of one source and period, keeping only the requested formats; a quarter's
+    returns come in two files, the main style and one of the others in turn, so a year has every variant."""
     styles = _SURVEY_STYLES if source == "survey" else _ENTERPRISE_STYLES
     if scale == "national":  # openpyxl writes cells slowly: keep the workbooks small
         styles = tuple(
@@ -113,6 +114,8 @@ def plan(source: str, period: str, scale: str, formats: tuple[str, ...]) -> list
     kept = [s for s in styles if s.fmt in formats]
     if not kept:
         raise ValueError(f"none of the formats {formats} can be written")
+    if "Q" in period and len(kept) > 2:  # a quarter comes in two files: the main one and a variant, in turn
+        kept = [kept[0], kept[1 + (int(period[-1]) - 1) % (len(kept) - 1)]]
     if len(kept) == 1 or all(s.row_cap for s in kept):  # one format alone takes every row
         kept = [replace(s, row_cap=None) for s in kept]
     total = sum(s.share for s in kept)

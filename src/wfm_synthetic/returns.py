@@ -123,10 +123,19 @@ def _cents(x: np.ndarray) -> np.ndarray:
 
 
 def build_returns(
-    ent: pd.DataFrame, sizes: np.ndarray, totals: WorkerTotals, year: int, rng: np.random.Generator
+    ent: pd.DataFrame,
+    sizes: np.ndarray,
+    totals: WorkerTotals,
+    year: int,
+    rng: np.random.Generator,
+    quarter: int | None = None,
 ) -> pd.DataFrame:
-    """One consistent return per enterprise for `year` (amounts in 万元), in the order of the frame."""
+    """One consistent return per enterprise for `year` (amounts in 万元), in the order of the frame; with
+    `quarter` (1–4), the return for that quarter (`2026Q3`): stocks (employees, skill counts, members …) are
+    the year's, flows (payroll, funds, hires, separations, injuries, training, suggestions) a quarter's."""
     n = sizes.size
+    f = 1.0 if quarter is None else 0.25  # the period's share of a year, for flows
+    months = 12 if quarter is None else 3
     sec = ent["sec"].to_numpy()
     state = ent["state"].to_numpy()
     log_size = np.log10(sizes)
@@ -138,7 +147,7 @@ def build_returns(
     revenue = np.round(total * ent["productivity"].to_numpy() * np.exp(0.1 * rng.standard_normal(n)), 1)
 
     # payroll = the workers' monthly wages × 12, in 万元 (cents of 万元 = hundreds of yuan)
-    payroll_c = np.maximum(np.round(totals.sums["wage"] * 12 / 100), 1).astype(np.int64)
+    payroll_c = np.maximum(np.round(totals.sums["wage"] * months / 100), 1).astype(np.int64)
     # 职工教育经费: extraction around 1.5 % of payroll (国发〔2002〕16号), higher in SOEs; some small firms none
     rate = np.exp(np.log(np.where(state, 0.022, 0.014)) + 0.5 * rng.standard_normal(n))
     rate = np.where(~state & (total < 50) & (rng.random(n) < 0.25), 0.0, rate)
@@ -159,12 +168,12 @@ def build_returns(
     director = rng.random(n) < np.where(total >= 300, np.where(state, 0.8, 0.3), 0.05)
     teams = np.where(frontline > 0, np.maximum(np.round(frontline / rng.uniform(8, 15, n)), 1), 0).astype(np.int64)
     no_party = rng.binomial(teams, np.where(state, 0.12, 0.55))
-    hires = rng.binomial(total, _TURNOVER[sec])
+    hires = rng.binomial(total, _TURNOVER[sec] * f)
     skill = totals.skill
     titles = totals.titles
     out = pd.DataFrame(
         {
-            "report_period": text(str(year), n),
+            "report_period": text(str(year) if quarter is None else f"{year}Q{quarter}", n),
             "uscc": text(ent["uscc"].to_numpy()),
             "enterprise_name": text(ent["enterprise_name"].to_numpy()),
             "region_code": text(ent["region_code"].to_numpy()),
@@ -189,7 +198,7 @@ def build_returns(
             "edu_fund_extracted": extracted_c / 100,
             "edu_fund_used": used_c / 100,
             "edu_fund_frontline": frontline_c / 100,
-            "training_person_times": np.round(totals.sums["trained"] * rng.uniform(1.0, 2.5, n)).astype(np.int64),
+            "training_person_times": np.round(totals.sums["trained"] * rng.uniform(1.0, 2.5, n) * f).astype(np.int64),
             "has_union": has_union.astype(np.int8),
             "union_members": totals.sums["union"].astype(np.int64),
             "workers_congress_held": congress.astype(np.int8),
@@ -199,18 +208,18 @@ def build_returns(
             "teams_total": teams,
             "teams_without_party_member": no_party,
             "innovation_studios": rng.poisson(total / 1500 * np.where(state, 2.0, 1.0)),
-            "adopted_suggestions": rng.poisson(total * 0.04 * np.where(state, 1.5, 1.0)),
-            "competition_participants": np.round(totals.sums["competition"] * rng.uniform(1.0, 1.6, n)).astype(
+            "adopted_suggestions": rng.poisson(total * 0.04 * np.where(state, 1.5, 1.0) * f),
+            "competition_participants": np.round(totals.sums["competition"] * rng.uniform(1.0, 1.6, n) * f).astype(
                 np.int64
             ),
-            "work_injuries": rng.poisson(avg * _INJURY[sec] / 1e5),
-            "occupational_disease_cases": rng.poisson(avg * _DISEASE[sec] / 1e5),
-            "labor_disputes": rng.poisson(total * 6e-4 * np.where(state, 0.5, 1.0)),
+            "work_injuries": rng.poisson(avg * _INJURY[sec] / 1e5 * f),
+            "occupational_disease_cases": rng.poisson(avg * _DISEASE[sec] / 1e5 * f),
+            "labor_disputes": rng.poisson(total * 6e-4 * np.where(state, 0.5, 1.0) * f),
             "hires": hires,
             "hires_under35": rng.binomial(hires, 0.62),
-            "separations": rng.binomial(avg, np.maximum(_TURNOVER[sec] - 0.01, 0.01)),
+            "separations": rng.binomial(avg, np.maximum(_TURNOVER[sec] - 0.01, 0.01) * f),
             "migrant_workers": totals.sums["migrant"].astype(np.int64),
-            "submitted_at": _submission_times(year, n, rng),
+            "submitted_at": _submission_times(year, n, rng, quarter),
             "contact_person": text(_names(rng, n)),
             "contact_phone": text(_phones(rng, n)),
         }
@@ -222,11 +231,17 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _submission_times(year: int, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Annual returns are filed between 5 January and the end of March of the following year, office hours."""
-    day = rng.integers(4, 89, n)
+def _submission_times(year: int, n: int, rng: np.random.Generator, quarter: int | None = None) -> np.ndarray:
+    """Annual returns are filed between 5 January and the end of March of the following year, quarterly ones
+    between the 5th and the 30th day after the quarter; office hours."""
+    day = rng.integers(4, 89, n) if quarter is None else rng.integers(4, 30, n)
     seconds = rng.integers(8 * 3600, 18 * 3600, n)
-    base = np.datetime64(f"{year + 1}-01-01T00:00:00", "s")
+    base = np.datetime64(
+        f"{year + 1}-01-01T00:00:00"
+        if quarter is None or quarter == 4
+        else f"{year}-{3 * quarter + 1:02d}-01T00:00:00",
+        "s",
+    )
     return base + day.astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
 
 

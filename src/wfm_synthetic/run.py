@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from wfm_synthetic import defects, frames, layout, returns, sample, survey, truth, writers
 from wfm_synthetic.returns import WorkerTotals, build_returns, slipped_versions
-from wfm_synthetic.workers import Block, blocks, enterprise_workers, platform_workers
+from wfm_synthetic.workers import DRIFT, Block, blocks, enterprise_workers, platform_workers
 
 FORMATS = ("csv", "xlsx", "parquet")
 LAST_PERIOD = 2026
@@ -93,12 +93,16 @@ def generate(
     periods: int = 1,
     formats: tuple[str, ...] = FORMATS,
     progress: bool = False,
+    quarterly: bool = False,
 ) -> dict:
     """Write a synthetic data set under `out_dir` and return its manifest (also written as manifest.json).
 
     `out_dir/survey/*`, `out_dir/enterprise/*`: the input files; `out_dir/refused/{survey,enterprise}/*`: files
-    that must be refused whole; `out_dir/ground_truth.json`; `out_dir/defects.json`. `periods` annual periods
-    ending 2026. Reference date for ages and ID numbers: 30 June of the period's year.
+    that must be refused whole; `out_dir/ground_truth.json`; `out_dir/defects.json`. `periods` annual survey
+    waves ending 2026, each drawn independently of the others from that year's population (which moves as
+    `workers.DRIFT` says); enterprise returns for the same years, annual or (`quarterly`) four quarters a year.
+    Reference date for ages and ID numbers: 30 June of the period's year. The ground truth holds every cell
+    (`W`, `E`) and the true change of every cell from its previous comparable period (`changes`).
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {sorted(SCALES)}, not {scale!r}")
@@ -119,6 +123,7 @@ def generate(
     resubmissions: list[dict] = []
     gt: dict[str, dict] = {"W": {}, "E": {}}
     workers: dict[str, dict[str, int]] = {}
+    e_periods: list[str] = []
     bar = tqdm(total=len(years) * 4, desc=f"wfm generate {scale}", unit="step", disable=not progress)
     for year in years:
         period = str(year)
@@ -127,15 +132,23 @@ def generate(
         gt["W"].update(_defined(w_truth.values(period)))
         everyone = int(w_truth.cells[:, 0].sum())
         workers[period] = {"total": everyone, "enterprise": int(sizes.sum()), "platform": everyone - int(sizes.sum())}
-        returns_df = build_returns(ent, sizes, totals, year, streams.rng(year, "returns"))
         bar.update()
 
         survey_sheets = _survey_sheets(survey_df, cfg, scale, period, formats, streams.rng(year, "survey-defects"))
-        enterprise_sheets, resub = _enterprise_sheets(
-            returns_df, cfg, scale, period, formats, streams.rng(year, "enterprise-defects")
-        )
-        resubmissions.extend(resub)
-        for sheets in (survey_sheets, enterprise_sheets):
+        sheets_of_year = [survey_sheets]
+        for quarter in (None,) if not quarterly else (1, 2, 3, 4):
+            e_period = period if quarter is None else f"{period}Q{quarter}"
+            step = "" if quarter is None else f"-Q{quarter}"  # annual returns keep the streams they always had
+            returns_df = build_returns(ent, sizes, totals, year, streams.rng(year, "returns" + step), quarter)
+            enterprise_sheets, resub = _enterprise_sheets(
+                returns_df, cfg, scale, e_period, formats, streams.rng(year, "enterprise-defects" + step)
+            )
+            resubmissions.extend(resub)
+            sheets_of_year.append(enterprise_sheets)
+            accepted = pd.concat([s.data.drop(index=list(s.reasons)) for s in enterprise_sheets], ignore_index=True)
+            gt["E"].update(_defined(truth.enterprise_truth(truth.current_returns(accepted), e_period)))
+            e_periods.append(e_period)
+        for sheets in sheets_of_year:
             for i, sheet in enumerate(sheets):
                 sheet.data = sheet.data.drop(columns=["_protected", "_key"])
                 files[sheet.path] = writers.write(sheet, out_dir, streams.rng(year, "write:" + sheet.path, i))
@@ -145,8 +158,6 @@ def generate(
                     "rows": {str(r + 1): sheet.reasons[r] for r in sorted(sheet.reasons)},
                 }
         bar.update()
-        accepted = pd.concat([s.data.drop(index=list(s.reasons)) for s in enterprise_sheets], ignore_index=True)
-        gt["E"].update(_defined(truth.enterprise_truth(truth.current_returns(accepted), period)))
         if year == years[-1]:
             for source, df in (("survey", survey_df), ("enterprise", returns_df)):
                 small = layout.Sheet(source, "", layout.FileStyle("csv"), df.head(40).reset_index(drop=True))
@@ -157,6 +168,8 @@ def generate(
                     files[path] = {"source": source, "format": path.rsplit(".", 1)[1], "refused": entry["refused"]}
         bar.update()
     bar.close()
+    gt["changes"] = {source: truth.changes(cells) for source, cells in gt.items()}
+    gt["drift"] = dict(DRIFT)
 
     (out_dir / "ground_truth.json").write_text(_dumps(gt), encoding="utf-8")
     (out_dir / "defects.json").write_text(
@@ -166,6 +179,7 @@ def generate(
         "scale": scale,
         "seed": seed,
         "periods": [str(y) for y in years],
+        "enterprise_periods": e_periods,
         "formats": list(formats),
         "reference_dates": {str(y): f"{y}-06-30" for y in years},
         # the survey's population (the scope): Σ design_weight of a wave estimates workers[period]["total"]
@@ -175,7 +189,11 @@ def generate(
             for src in ("survey", "enterprise")
         },
         "files": files,
-        "ground_truth": {"W": len(gt["W"]), "E": len(gt["E"])},
+        "ground_truth": {
+            "W": len(gt["W"]),
+            "E": len(gt["E"]),
+            "changes": {k: len(v) for k, v in gt["changes"].items()},
+        },
     }
     (out_dir / "manifest.json").write_text(_dumps(manifest), encoding="utf-8")
     return manifest
@@ -214,7 +232,8 @@ def _survey_and_population(
     def work(job: tuple[str, int, Block]) -> tuple:
         kind, i, block = job
         rng = streams.rng(year, kind, i)
-        workers = platform_workers(block, frame, rng) if block.platform else enterprise_workers(block, ent, rng)
+        t = year - LAST_PERIOD
+        workers = platform_workers(block, frame, rng, t) if block.platform else enterprise_workers(block, ent, rng, t)
         unit, pos, weight = drawn_at[block.platform]
         lo, hi = np.searchsorted(unit, [block.first, block.first + block.sizes.size])
         rows = (np.cumsum(block.sizes) - block.sizes)[unit[lo:hi] - block.first] + pos[lo:hi]

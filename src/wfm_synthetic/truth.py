@@ -414,3 +414,31 @@ def enterprise_truth(current: pd.DataFrame, period: str) -> Truth:
         progress = out.get(key(code, period, "national", "CN", "progress"))
         out[key("TAL04", period, "national", "CN", member)] = None if progress is None else progress - path
     return out
+
+
+# --- changes between periods ----------------------------------------------------------------------------------
+
+
+def comparable_periods(period: str) -> list[tuple[str, str]]:
+    """(earlier period, comparison) pairs a period is compared with: an annual period with the year before
+    (`previous_year`); a quarter with the quarter before (`previous_quarter`) and the same quarter a year
+    before (`previous_year`)."""
+    year = int(period[:4])
+    if len(period) == 4:
+        return [(str(year - 1), "previous_year")]
+    quarter = int(period[-1])
+    previous = f"{year - 1}Q4" if quarter == 1 else f"{year}Q{quarter - 1}"
+    return [(previous, "previous_quarter"), (f"{year - 1}Q{quarter}", "previous_year")]
+
+
+def changes(cells: Truth) -> Truth:
+    """The true change of every cell defined in both a period and an earlier comparable one: value − earlier
+    value, keyed `CODE|period|earlier period|breakdown|member` (member with its `|statistic`)."""
+    out: Truth = {}
+    for k, value in cells.items():
+        code, period, rest = k.split("|", 2)
+        for earlier, _ in comparable_periods(period):
+            before = cells.get(f"{code}|{earlier}|{rest}")
+            if value is not None and before is not None:
+                out[f"{code}|{period}|{earlier}|{rest}"] = value - before
+    return out

@@ -42,6 +42,28 @@ _EDU_CUTS_PLATFORM = np.array([-0.1, 0.9, 1.7, 2.6], dtype=np.float32)
 # that agricultural-hukou workers of the synthetic population average close to 5,000 yuan a month.
 _WAGE_BASE = 2820.0
 
+#: How the population moves from one year to the next, per year before or after 2026 (t = year − 2026, so 2026
+#: is the same in a history as alone): the real movement a history shows. Everything not listed stays as it is,
+#: up to the noise of drawing each year's population afresh (certificates, skill levels, union and party
+#: membership, migrants, age …).
+DRIFT = {
+    "trained": 0.45,  # logit of training participation (TRN01, TRN02; TRN03 through person-times)
+    "arrears": -0.40,  # logit of wage arrears (WAG03)
+    "injury_insurance": 0.35,  # logit of work-injury insurance (SOC01)
+    "wage": 0.07,  # log wage (WAG01, payroll; the skill premium WAG02 is a ratio and stays)
+    "hours": -1.5,  # weekly hours beyond 40 (HRS01, HRS02)
+    "craftsmen": 0.15,  # craftsman titles, relative (TAL01–TAL03)
+}
+
+
+def _shift(p: np.ndarray, dlogit: float) -> np.ndarray:
+    """Probabilities moved by `dlogit` on the logit scale (unchanged, bit for bit, when it is 0)."""
+    if dlogit == 0:
+        return p
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return sigmoid(np.log(p / (1 - p)) + np.float32(dlogit)).astype(np.float32)
+
+
 # --- workers ---------------------------------------------------------------------------------------------------
 
 Workers = dict[str, np.ndarray]
@@ -78,8 +100,9 @@ def _f(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator) -> Workers:
-    """Every worker of the block's enterprises, as column arrays (one element per worker)."""
+def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator, t: int = 0) -> Workers:
+    """Every worker of the block's enterprises, as column arrays (one element per worker), `t` years after
+    2026 (`DRIFT`)."""
     local = np.repeat(np.arange(block.sizes.size), block.sizes)
     n = local.size
     e = ent.iloc[block.first : block.first + block.sizes.size]
@@ -104,7 +127,7 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     education = (1 + np.searchsorted(_EDU_CUTS, edu_latent)).astype(np.int8)
 
     attrs = _common_attributes(
-        rng, n, age=agef, migrant=migrant, education=education, state=state, log_size=log_size, platform=False
+        rng, n, age=agef, migrant=migrant, education=education, state=state, log_size=log_size, platform=False, t=t
     )
     skill = attrs["skill"]
     graded = _f(skill < NONE_SKILL)
@@ -117,15 +140,26 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     flexible = _f(form == 4)
     contract = _contracts(rng, form, state, is_building, quality, agef, log_size)
 
-    wage = _wages(rng, _f(e["wage_factor"].to_numpy())[local], skill, education, agef, male, form)
+    wage = _wages(rng, _f(e["wage_factor"].to_numpy())[local], skill, education, agef, male, form, t)
     extra = _SECTION_EXTRA_HOURS[sec] - 6.0 * state + 2.0 * _f(migrant) - 1.0 * quality + 5.0 * _z(rng, n)
+    extra = extra + np.float32(DRIFT["hours"] * t) if t else extra
     hours = np.clip(40 + np.round(np.maximum(extra, 0)), 30, 84).astype(np.int16)
 
-    p_train = sigmoid(-1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible)
+    p_train = sigmoid(
+        DRIFT["trained"] * t - 1.2 + 0.4 * quality + 0.6 * state + 0.25 * log_size + 0.3 * graded - 0.4 * flexible
+    )
     has_union = e["has_union"].to_numpy()[local]
     union_p = np.where(has_union, np.where(state_b, 0.92, 0.78) * np.where(form == 1, 1.0, 0.6), 0.02)
-    soc_p = sigmoid(0.9 + 0.8 * quality + 1.5 * state + 0.3 * log_size - 0.9 * flexible - 0.4 * is_building)
-    arrears_p = sigmoid(-4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
+    soc_p = sigmoid(
+        DRIFT["injury_insurance"] * t
+        + 0.9
+        + 0.8 * quality
+        + 1.5 * state
+        + 0.3 * log_size
+        - 0.9 * flexible
+        - 0.4 * is_building
+    )
+    arrears_p = sigmoid(DRIFT["arrears"] * t - 4.8 + 1.4 * is_building + 0.8 * flexible - 1.5 * state - 0.5 * quality)
     comp_p = sigmoid(-2.7 + 0.8 * state + 0.35 * graded * _f(skill >= 2) + 0.2 * log_size)
     out = _finish(
         rng,
@@ -157,8 +191,9 @@ def enterprise_workers(block: Block, ent: pd.DataFrame, rng: np.random.Generator
     return out
 
 
-def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generator) -> Workers:
-    """Platform workers (delivery riders, ride-hailing drivers, gig builders) of the block's areas."""
+def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generator, t: int = 0) -> Workers:
+    """Platform workers (delivery riders, ride-hailing drivers, gig builders) of the block's areas, `t` years
+    after 2026 (`DRIFT`)."""
     local = np.repeat(np.arange(block.sizes.size), block.sizes)
     n = local.size
     male = _u(rng, n) < 0.85
@@ -170,12 +205,12 @@ def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generato
     education = (1 + np.searchsorted(_EDU_CUTS_PLATFORM, edu_latent)).astype(np.int8)
     zeros = np.zeros(n, dtype=np.float32)
     attrs = _common_attributes(
-        rng, n, age=agef, migrant=migrant, education=education, state=zeros, log_size=zeros, platform=True
+        rng, n, age=agef, migrant=migrant, education=education, state=zeros, log_size=zeros, platform=True, t=t
     )
     # riders earn more per month than factory hands but work longer (industry surveys: 6–7 thousand yuan)
     form = np.full(n, 3, dtype=np.int8)
-    wage = _wages(rng, np.full(n, 1.25, dtype=np.float32), attrs["skill"], education, agef, male, form)
-    hours = np.clip(40 + np.round(np.maximum(15 + 9 * _z(rng, n), 0)), 20, 84).astype(np.int16)
+    wage = _wages(rng, np.full(n, 1.25, dtype=np.float32), attrs["skill"], education, agef, male, form, t)
+    hours = np.clip(40 + np.round(np.maximum(15 + DRIFT["hours"] * t + 9 * _z(rng, n), 0)), 20, 84).astype(np.int16)
     u = _u(rng, n)
     contract = np.where(u < 0.75, 9, np.where(u < 0.90, 3, 2)).astype(np.int8)
     p = np.full(n, 1.0, dtype=np.float32)
@@ -191,10 +226,10 @@ def platform_workers(block: Block, frame: PlatformFrame, rng: np.random.Generato
         hours=hours,
         form=form,
         contract=contract,
-        p_train=0.35 * p,
+        p_train=_shift(0.35 * p, DRIFT["trained"] * t),
         union_p=0.18 * p,
-        soc_p=0.25 * p,
-        arrears_p=0.02 * p,
+        soc_p=_shift(0.25 * p, DRIFT["injury_insurance"] * t),
+        arrears_p=_shift(0.02 * p, DRIFT["arrears"] * t),
         comp_p=0.03 * p,
         state=zeros,
     )
@@ -227,6 +262,7 @@ def _common_attributes(
     state: np.ndarray,
     log_size: np.ndarray,
     platform: bool,
+    t: int = 0,
 ) -> Workers:
     """Skill level, certificate and craftsman title: driven by education, experience and the employer."""
     experience = np.clip(age - 18, 0, 25)
@@ -241,6 +277,8 @@ def _common_attributes(
     cert = _u(rng, n) < np.array([0.12, 0.88, 0.88, 0.88, 0.88, 0.88, 0.88, 0.88, 0.06], dtype=np.float32)[skill]
     # craftsman titles go to the top of the ladder: national ones are a few hundred in a nation of workers
     p_title = np.array([0, 0, 0, 0, 0.008, 0.032, 0.14, 0.36, 0], dtype=np.float32)[skill] * (1 + state)
+    if t:
+        p_title = p_title * np.float32(max(1 + DRIFT["craftsmen"] * t, 0.0))
     titled = _u(rng, n) < p_title
     tier = np.searchsorted(np.array([0.82, 0.98], dtype=np.float32), _u(rng, n), side="right")
     title = np.where(titled, tier + 1, 0).astype(np.int8)  # 1 municipal, 2 provincial, 3 national
@@ -275,11 +313,13 @@ def _wages(
     age: np.ndarray,
     male: np.ndarray,
     form: np.ndarray,
+    t: int = 0,
 ) -> np.ndarray:
     """Monthly wage in yuan, a multiple of 10: log-normal, rising with skill, education and experience."""
     x = age - 18
     log_w = (
         np.log(_WAGE_BASE * factor)
+        + np.float32(DRIFT["wage"] * t)
         + _SKILL_PREMIUM[skill]
         + _EDU_PREMIUM[education]
         + 0.022 * x

@@ -7,7 +7,9 @@ One run, on the same files (national scale, CSV, from `wfm generate --scale nati
 (b) the nightly job, `wfm run`, end to end on a fresh home;
 (c) each stage's time from the job's own timings (ingest, gate, build, publish), ingest set against the floor's
     load (the gate's and dbt's own floors have their own benchmarks, named in the report);
-(d) the incremental night: one new enterprise file holding a quarter's returns arrives after the full run.
+(d) the incremental night: one new enterprise file holding a quarter's returns arrives after the full run;
+(e) R's survey package on the same respondents, against the time the nightly job's survey models took
+    (`wfm_tools.survey_bench`).
 
 Every phase runs in its own process while a sampler records the process tree's peak memory and CPU time and the
 whole machine's CPU use. The machines are shared: when other processes used more than `--max-foreign` of the
@@ -20,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -30,9 +31,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import psutil
 
 from wfm.config import PROJECT_DIR
+from wfm_tools.bench_report import kept_sections, render
+from wfm_tools.survey_bench import SurveyComparison, survey_model_seconds, write_microdata
+from wfm_tools.survey_bench import render as render_survey
+from wfm_tools.survey_oracle import INSTALL, SCRIPT
 
 FLOOR_SCRIPT = r"""
 import json, sys, time, duckdb
@@ -161,19 +167,15 @@ def quarter_file(enterprise_files: list[Path], target: Path) -> None:
     con.close()
 
 
-def machine() -> str:
-    model = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return (
-        f"{psutil.cpu_count()} cores ({model}), {psutil.virtual_memory().total / 2**30:.0f} GiB, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
+def workspace(folder: str, log_name: str) -> tuple[Path, Path, dict[str, str]]:
+    """The work folder (made), its empty log, and the environment the measured commands run in."""
+    work = Path(folder).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / log_name
+    log.write_text("", encoding="utf-8")
+    # WFM_SETTLE_SECONDS=0: the generated files are linked into the inbox whole, and the night takes them at once
+    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1", "WFM_SETTLE_SECONDS": "0"}
+    return work, log, env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,12 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default=str(PROJECT_DIR / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
-    work = Path(args.dir).resolve()
-    work.mkdir(parents=True, exist_ok=True)
-    log = work / "bench.log"
-    log.write_text("", encoding="utf-8")
-    # WFM_SETTLE_SECONDS=0: the generated files are linked into the inbox whole, and the night takes them at once
-    env = {**os.environ, "WFM_DEMO": "1", "PYTHONUNBUFFERED": "1", "WFM_SETTLE_SECONDS": "0"}
+    work, log, env = workspace(args.dir, "bench.log")
     py = sys.executable
     wfm = [py, "-m", "wfm.cli"]
     gen = work / "national"
@@ -223,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     floor, nightly, incremental = (
         median_phase([getattr(r, name) for r in rounds]) for name in ("floor", "nightly", "incremental")
     )
+    print("(e) R's survey package on the same respondents …", flush=True)
+    comparison = against_r(work, rounds, env, log)
+    phases.append(comparison.phase)
     report = render(phases, floor, nightly, incremental, len(survey), len(enterprise), rounds, args.max_foreign)
+    report += render_survey(comparison.figures)
     print(report)
     foreign = max(p.foreign_share for p in phases)
     if foreign > args.max_foreign:
@@ -239,12 +240,43 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @dataclass
+class AgainstR:
+    phase: Phase
+    figures: SurveyComparison
+
+
+def against_r(work: Path, rounds: list[Round], env: dict[str, str], log: Path) -> AgainstR:
+    """R's survey package computing the oracle's cells on the last round's respondents, set against the median
+    time the rounds' nightly jobs spent in the survey models."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        raise SystemExit(f"make bench needs R's survey package: {INSTALL}")
+    respondents, cells = write_microdata(work / "home", work / "microdata.csv")
+    estimates = work / "r_estimates.csv"
+    phase, _ = measure("R survey oracle", [rscript, str(SCRIPT), str(work / "microdata.csv"), str(estimates)], env, log)
+    r_cells = pd.read_csv(estimates, usecols=["code"])
+    figures = SurveyComparison(
+        warehouse_seconds=statistics.median(r.survey_seconds for r in rounds),
+        warehouse_models=rounds[-1].survey_models,
+        warehouse_cells=cells,
+        r_seconds=phase.wall,
+        r_cells=len(r_cells),
+        r_indicators=", ".join(sorted(r_cells.code.unique())),
+        respondents=respondents,
+    )
+    return AgainstR(phase, figures)
+
+
+@dataclass
 class Round:
     """One side-by-side measurement: the floor, then the nightly job, then the incremental night."""
 
     floor: Phase
     nightly: Phase
     incremental: Phase
+    #: seconds dbt spent in the survey models during the nightly job, and how many models
+    survey_seconds: float = 0.0
+    survey_models: int = 0
 
     @property
     def ratio(self) -> float:
@@ -288,127 +320,19 @@ def measure_round(
             os.link(path, home / "inbox" / source / path.name)
     nightly, out = measure(f"nightly, round {number}", [*wfm, "--home", str(home), "run"], env, log)
     nightly.detail = _timings(out)
+    survey_seconds, survey_models = survey_model_seconds(home / "dbt" / "target" / "run_results.json")
 
     print("(d) the incremental night: a quarter's enterprise returns arrive …", flush=True)
     quarter_file(enterprise, home / "inbox" / "enterprise" / "returns_2026Q4.csv")
     incremental, out = measure(f"incremental, round {number}", [*wfm, "--home", str(home), "run"], env, log)
     incremental.detail = _timings(out)
-    return Round(floor, nightly, incremental)
-
-
-#: sections of the report measured by hand, not by this driver: carried over when the report is written again
-KEPT_SECTIONS = (
-    "## Start-up measures, side by side",
-    # written by `python -m wfm_tools.stack_bench`
-    "## The night under Airflow's scheduler (demo scale)",
-    "## The night under Airflow's scheduler (national scale)",
-)
-
-
-def kept_sections(out: Path) -> str:
-    """The `KEPT_SECTIONS` of the report at `out` (each up to the next section), to append to a new report."""
-    if not out.exists():
-        return ""
-    text = out.read_text(encoding="utf-8")
-    kept = []
-    for heading in KEPT_SECTIONS:
-        start = text.find("\n" + heading + "\n")
-        if start >= 0:
-            end = text.find("\n## ", start + 1)
-            kept.append(text[start : end if end >= 0 else len(text)].rstrip("\n") + "\n")
-    return "".join(kept)
+    return Round(floor, nightly, incremental, survey_seconds, survey_models)
 
 
 def median_phase(phases: list[Phase]) -> Phase:
     """The phase of median wall time (the lower middle one for an even count), with its own details."""
     ordered = sorted(phases, key=lambda p: p.wall)
     return ordered[(len(ordered) - 1) // 2]
-
-
-def render(
-    phases: list[Phase],
-    floor: Phase,
-    nightly: Phase,
-    incremental: Phase,
-    n_survey: int,
-    n_enterprise: int,
-    rounds: list[Round],
-    max_foreign: float = 0.15,
-) -> str:
-    f, n = floor.detail, nightly.detail
-    ratio = statistics.median(r.ratio for r in rounds)
-    share = statistics.median(r.incremental_share for r in rounds)
-    round_rows = "\n".join(
-        f"| {i} | {r.floor.wall:.2f} s | {r.nightly.wall:.2f} s | {r.ratio:.2f} × | {r.incremental.wall:.2f} s | "
-        f"{r.incremental_share:.1%} |"
-        for i, r in enumerate(rounds, 1)
-    )
-    # Only loading has a like-for-like part in the floor; the gate's own floor (the same checks run by DuckDB
-    # directly) is measured by `python -m wfm_tools.gate_bench`.
-    floors = {"ingest": ("load", f["load"]), "publish": ("checkpoint", f["checkpoint"])}
-    rows = "\n".join(
-        f"| {stage} | {n[stage]:.1f} s | {n[stage] / n['total']:.0%} | "
-        + (
-            f"{floors[stage][0]} {floors[stage][1]:.2f} s | {n[stage] / floors[stage][1]:.1f} × |"
-            if stage in floors and floors[stage][1] > 0.05
-            else "— | — |"
-        )
-        for stage in ("ingest", "gate", "build", "publish")
-    )
-    phase_rows = "\n".join(
-        f"| {p.name} | {p.wall:.1f} s | {p.peak_rss / 2**30:.2f} GiB | {p.own_cpu:.0f} s | {p.foreign_share:.0%} |"
-        for p in phases
-    )
-    floor_total = sum(f.values())
-    return f"""# Benchmarks
-
-Measured by `make bench` (`python -m wfm_tools.bench`) on {machine()}.
-National scale: 1,000,000 survey respondents and 500,000 enterprise returns
-(`wfm generate --scale national`, CSV, {n_survey} survey and {n_enterprise} enterprise files). {len(rounds)} rounds,
-each running the floor, the nightly job and the incremental night side by side, every phase in its own process;
-figures are medians over the rounds (ratios: the median of each round's own ratio), the rounds are listed below.
-
-## The nightly job against the floor
-
-| figure | value |
-| --- | --- |
-| (a) floor: DuckDB loads every file, sums by province, checkpoints | {floor.wall:.1f} s wall \
-({floor_total:.1f} s inside DuckDB) |
-| (b) nightly job `wfm run`, end to end | {nightly.wall:.1f} s |
-| ratio (b) / (a) | {ratio:.2f} × (goal ≤ 5 ×, beyond it 3 ×) |
-| incremental night (a quarter's enterprise returns) | {incremental.wall:.1f} s = \
-{share:.1%} of the full run (goal ≤ 25 %) |
-| peak memory of the nightly job | {nightly.peak_rss / 2**30:.2f} GiB (goal < 6 GB) |
-
-## Rounds
-
-| round | floor | nightly | ratio | incremental | share of the nightly |
-| --- | --- | --- | --- | --- | --- |
-{round_rows}
-
-## Each stage against its own floor
-
-From the median nightly run's own timings (`stage timings:` line of `wfm run`); build includes the marts suite.
-The two sources are ingested side by side, so ingest and gate share the ingestion's wall time in the proportion
-of the files' own load, promotion and validation times.
-
-| stage | nightly job | share | floor part | ratio |
-| --- | --- | --- | --- | --- |
-{rows}
-
-The gate against one plain SQL query doing the same checks: `python -m wfm_tools.gate_bench`.
-
-Incremental night's stages: {", ".join(f"{k} {v:.1f} s" for k, v in incremental.detail.items())}.
-
-## Phases
-
-CPU is the measured process tree's user + system time; "others" is the share of the machine's CPU capacity
-that processes outside the tree used during the phase (a run with more than {max_foreign:.0%} is refused).
-
-| phase | wall | peak RSS | CPU | others |
-| --- | --- | --- | --- | --- |
-{phase_rows}
-"""
 
 
 if __name__ == "__main__":

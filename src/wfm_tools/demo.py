@@ -1,7 +1,8 @@
 """`make demo`: the nightly Airflow DAG, end to end, on generated demo data and the embedded defaults.
 
-It generates the demo data set (once; kept under `$WFM_HOME/generated`), drops its files into the inbox, prepares
-an Airflow home inside the project (`.airflow/`, git-ignored: SQLite metadata DB, the writer pool), runs
+It generates the demo data set with a history (`HISTORY`; once, kept under `$WFM_HOME/generated`), drops its
+files into the inbox, prepares an Airflow home inside the project (`.airflow/`, git-ignored: SQLite metadata DB,
+the writer pool), runs
 `airflow dags test wfm_nightly` in-process, and ends by printing where everything is and a few headline figures
 read from the published snapshot, the way a statistician would read them.
 
@@ -21,6 +22,9 @@ from pathlib import Path
 from wfm.config import PROJECT_DIR, Home
 
 DAG_ID = "wfm_nightly"
+#: The demo's history: two annual survey waves and the eight quarters of enterprise returns over them, so that
+#: changes (previous year, previous quarter, same quarter a year before) are published from the first night.
+HISTORY = {"periods": 2, "quarterly": True}
 HEADLINES = [  # (indicator, source, breakdown, member): what the demo prints at the end
     ("TRN01", "W", "national", "CN"),
     ("HRS01", "W", "national", "CN"),
@@ -72,7 +76,7 @@ def prepare_inbox(home: Home) -> int:
 
     generated = home.root / "generated"
     if not (generated / "ground_truth.json").exists():
-        generate(generated, scale="demo")
+        generate(generated, scale="demo", **HISTORY)
     copied = 0
     for source in ("survey", "enterprise"):
         for folder in (generated / source, generated / "refused" / source):
@@ -105,9 +109,29 @@ def headline_report(home: Home) -> list[str]:
             if se is not None and value is not None:
                 shown += f" ± {se:,.2f} (95 % CI {lo:,.2f}–{hi:,.2f})"
             lines.append(f"  {code} {name} [{source}, {period}, {member}]: {shown}  status {obs}/{conf}")
+            lines += _change_lines(con, code, source, breakdown, member, period)
         return lines
     finally:
         con.close()
+
+
+def _change_lines(con, code: str, source: str, breakdown: str, member: str, period: str) -> list[str]:  # noqa: ANN001
+    """The cell's published changes into `period` (indicator_changes), one line each."""
+    rows = con.execute(
+        "SELECT base_period, change, change_unit, ci_lower, ci_upper, significant, conf_status FROM indicator_changes "
+        "WHERE indicator_code = ? AND source = ? AND breakdown = ? AND member = ? AND period = ? ORDER BY base_period",
+        [code, source, breakdown, member, period],
+    ).fetchall()
+    lines = []
+    for base, change, unit, lo, hi, significant, conf in rows:
+        if change is None:
+            lines.append(f"      since {base}: not published (an end is {conf} or withheld)")
+            continue
+        shown = f"{change:+,.2f} {unit}"
+        if lo is not None:
+            shown += f" (95 % CI {lo:+,.2f} to {hi:+,.2f}, {'significant' if significant else 'within sampling noise'})"
+        lines.append(f"      since {base}: {shown}")
+    return lines
 
 
 def run_dag(home: Home, airflow_home: Path, log: Path, echo=print) -> None:  # noqa: ANN001
@@ -139,6 +163,8 @@ def main() -> int:
 
 headline figures (latest period):""")
     print("\n".join(headline_report(home)))
+    bulletin = home.published / "exports" / "bulletin.html"
+    print(f"\nthe monitoring bulletin (charts; opens offline, in any browser): {bulletin}")
     return 0
 
 

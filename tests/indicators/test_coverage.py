@@ -1,11 +1,14 @@
 """Coverage study: do the published 95 % intervals of survey cells cover the population value as often as they
-claim? Four seeds of demo data run through the whole pipeline (generate → ingest → gate → dbt → publish); every
-published survey cell with an interval is held against the generator's population value (ground_truth.json).
+claim? Four seeds of demo data with three annual waves run through the whole pipeline (generate → ingest → gate
+→ dbt → publish); every published survey cell with an interval is held against the generator's population value
+(ground_truth.json), and every published change between waves (indicator_changes) against the true change.
 Coverage is reported by kind of estimate, by breakdown and by domain size in docs/coverage.md, which this
 test regenerates and compares: run it with WFM_UPDATE_COVERAGE=1 to rewrite the file after a change of method.
 
-Targets (issue 24): 93–97 % of cells overall, at least 90 % of each kind and of each breakdown, no published
-interval of zero width, and most survey cells published."""
+Targets (issues 24, 28): 93–97 % of cells overall, at least 90 % of each kind and of each breakdown, no published
+interval of zero width, and most survey cells published; the same 93–97 % for the changes, whose significance
+flags go off for about 5 % of the changes of indicators the generator holds still (workers.DRIFT) and for
+nearly every national change of those it moves."""
 
 from __future__ import annotations
 
@@ -20,14 +23,15 @@ import pytest
 from conftest import generated_night
 
 SEEDS = (11, 12, 13, 14)
+WAVES = 3
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "coverage.md"
 REGISTRY = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "indicator_registry.csv"
 SIZES = [(10, 100), (100, 300), (300, 1000), (1000, None)]
 
 
-def _run(seed: int, root: Path) -> pd.DataFrame:
-    home, generated = generated_night(seed, root)
-    truth = json.loads((generated / "ground_truth.json").read_text(encoding="utf-8"))["W"]
+def _run(seed: int, root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    home, generated = generated_night(seed, root, periods=WAVES)
+    truth = json.loads((generated / "ground_truth.json").read_text(encoding="utf-8"))
     con = duckdb.connect(str(home.published / "marts.duckdb"), read_only=True)
     try:
         cells = con.execute(
@@ -35,18 +39,28 @@ def _run(seed: int, root: Path) -> pd.DataFrame:
             "breakdown, value, ci_lower, ci_upper, n_unweighted, conf_status FROM indicator_values "
             "WHERE source = 'W' AND scope = 'industrial'"
         ).df()
+        changes = con.execute(
+            "SELECT indicator_code || '|' || period || '|' || base_period || '|' || breakdown || '|' || member "
+            "AS key, indicator_code, breakdown, change, se, ci_lower, ci_upper, significant FROM indicator_changes "
+            "WHERE source = 'W' AND scope = 'industrial'"
+        ).df()
     finally:
         con.close()
-    cells["truth"] = cells.key.map(truth)
+    cells["truth"] = cells.key.map(truth["W"])
     cells["seed"] = seed
-    missing = set(truth) - set(cells.key)
+    missing = set(truth["W"]) - set(cells.key)
     assert not missing, f"seed {seed}: population cells without a row: {sorted(missing)[:5]}"
-    return cells[cells.truth.notna()]
+    changes["truth"] = changes.key.map(truth["changes"]["W"])
+    changes["seed"] = seed
+    missing = set(truth["changes"]["W"]) - set(changes.key)
+    assert not missing, f"seed {seed}: true changes without a row: {sorted(missing)[:5]}"
+    return cells[cells.truth.notna()], changes[changes.truth.notna()]
 
 
 def kinds() -> dict[str, str]:
-    """Kind of estimate per indicator, from the registry: quantile; premium (a ratio of two medians); proportion (of respondents, x = 1 where
-    answered); ratio (a proportion with a random denominator, x a condition); mean (not a proportion)."""
+    """Kind of estimate per indicator, from the registry: quantile; premium (a ratio of two medians); proportion (of
+    respondents, x = 1 where answered); ratio (a proportion with a random denominator, x a condition); mean (not a
+    proportion)."""
     registry = pd.read_csv(REGISTRY, dtype=str, keep_default_na=False)
     registry = registry[registry.w_kind != ""]
     out = {}
@@ -74,7 +88,7 @@ def table(frame: pd.DataFrame, by: str) -> list[str]:
     return [f"| {name} | {int(row['size'])} | {100 * row['mean']:.1f} % |" for name, row in grouped.iterrows()]
 
 
-def report(cells: pd.DataFrame, intervals: pd.DataFrame) -> str:
+def report(cells: pd.DataFrame, intervals: pd.DataFrame, changes: pd.DataFrame) -> str:
     published = cells.value.notna().mean()
     lines = [
         "# Coverage of the published survey intervals",
@@ -95,13 +109,42 @@ def report(cells: pd.DataFrame, intervals: pd.DataFrame) -> str:
         lines += table(intervals, by) + [""]
     lines += ["## By seed", "", "| group | cells | coverage |", "| --- | --- | --- |"]
     lines += table(intervals, "seed") + [""]
+    null, moved = _null_and_moved(changes)
+    judged = changes.dropna(subset=["se"])
+    lines += [
+        "## Changes between waves",
+        "",
+        "Every published change between consecutive waves (`indicator_changes`) with an interval, held against the",
+        "true change of the population value. The significance flag is judged where the truth is clear: a true",
+        "change below a tenth of the change's se (no real movement: the flag should go off about 5 % of the time)",
+        "and above four se (real movement: it should go off nearly always).",
+        "",
+        f"- changes with a true value: {len(changes)}; published with an interval: {len(judged)};"
+        f" covered: **{100 * judged.covered.mean():.1f} %**",
+        f"- flagged significant with no real movement: {100 * null.significant.mean():.1f} % of {len(null)};"
+        f" with real movement: {100 * moved.significant.mean():.1f} % of {len(moved)}",
+        "",
+    ]
+    for title, by in (("kind of estimate", "kind"), ("breakdown", "breakdown")):
+        lines += [f"### Changes by {title}", "", "| group | changes | coverage |", "| --- | --- | --- |"]
+        lines += table(changes.dropna(subset=["se"]), by) + [""]
     return "\n".join(lines)
 
 
+def _null_and_moved(changes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    judged = changes.dropna(subset=["se"])
+    ratio = judged.truth.abs() / judged.se
+    return judged[ratio < 0.1], judged[ratio > 4]
+
+
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
+def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     root = tmp_path_factory.mktemp("coverage")
-    cells = pd.concat([_run(seed, root) for seed in SEEDS], ignore_index=True)
+    runs = [_run(seed, root) for seed in SEEDS]
+    cells = pd.concat([c for c, _ in runs], ignore_index=True)
+    changes = pd.concat([c for _, c in runs], ignore_index=True)
+    changes["kind"] = changes.indicator_code.map(kinds())
+    changes["covered"] = (changes.ci_lower - 1e-9 <= changes.truth) & (changes.truth <= changes.ci_upper + 1e-9)
     cells["kind"] = cells.indicator_code.map(kinds())
     intervals = cells[cells.value.notna() & cells.ci_lower.notna()].copy()
     intervals["covered"] = (intervals.ci_lower - 1e-9 <= intervals.truth) & (
@@ -110,12 +153,12 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.Da
     intervals["zero_width"] = ~(intervals.ci_upper > intervals.ci_lower)
     labels = [size_label(low) for low, _ in SIZES]
     intervals["size"] = pd.Categorical(intervals.n_unweighted.map(size_label), categories=labels, ordered=True)
-    return cells, intervals
+    return cells, intervals, changes
 
 
 @pytest.mark.slow
 def test_intervals_cover_the_population_value(study) -> None:  # noqa: ANN001
-    cells, intervals = study
+    cells, intervals, _ = study
     assert len(intervals) > 4000
     assert not intervals.zero_width.any()
     overall = intervals.covered.mean()
@@ -125,6 +168,29 @@ def test_intervals_cover_the_population_value(study) -> None:  # noqa: ANN001
         assert (shares >= 0.90).all(), shares.to_dict()
     assert set(intervals.kind) == {"proportion", "ratio", "mean", "quantile", "premium"}
     assert cells.value.notna().mean() >= 0.75
+
+
+@pytest.mark.slow
+def test_change_intervals_cover_the_true_change(study) -> None:  # noqa: ANN001
+    changes = study[2]
+    judged = changes.dropna(subset=["se"])
+    assert len(judged) > 0.8 * changes.change.notna().sum() > 2000
+    assert (judged.ci_upper > judged.ci_lower).all()
+    overall = judged.covered.mean()
+    assert 0.93 <= overall <= 0.97, f"coverage of changes {overall:.3f}"
+    for by in ("kind", "breakdown"):
+        shares = judged.groupby(by)["covered"].mean()
+        assert (shares >= 0.90).all(), shares.to_dict()
+    # the flag is the interval leaving out 0
+    assert (judged.significant == ((judged.ci_lower > 0) | (judged.ci_upper < 0))).all()
+
+
+@pytest.mark.slow
+def test_significance_flags_hold_their_level(study) -> None:  # noqa: ANN001
+    null, moved = _null_and_moved(study[2])
+    assert len(null) > 500 and len(moved) > 50
+    assert 0.02 <= null.significant.mean() <= 0.08, f"false alarms {null.significant.mean():.3f}"
+    assert moved.significant.mean() >= 0.95, f"power {moved.significant.mean():.3f}"
 
 
 @pytest.mark.slow

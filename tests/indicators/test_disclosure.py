@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from wfm.build import build
+from wfm.disclosure.publication import audit_warehouse
 from wfm.warehouse import ensure_schema
 
 #: every test here reads one dbt build of the returns below
@@ -70,8 +71,12 @@ def enterprise_return(uscc: str, industry: str, province: str, employees: int, y
 
 
 @pytest.fixture(scope="module")
-def lab02(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    warehouse: Path = tmp_path_factory.mktemp("disclosure") / "warehouse.duckdb"
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("disclosure") / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="module")
+def lab02(warehouse: Path) -> pd.DataFrame:
     con = duckdb.connect(str(warehouse))
     try:
         ensure_schema(con)
@@ -86,6 +91,16 @@ def lab02(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         return con.execute(
             "select * from marts.indicator_values where indicator_code = 'LAB02' and member not like '%|%'"
         ).df()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def audited(lab02, warehouse) -> pd.DataFrame:
+    """The attacker's audit of that build (as publication runs it)."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return audit_warehouse(con)
     finally:
         con.close()
 
@@ -110,21 +125,21 @@ def test_dominated_cell_is_confidential(lab02):
     assert pd.isna(cell.value)
 
 
-def test_secondary_suppression_takes_the_smallest_remaining_member(lab02):
-    assert status(lab02, "province", "31").conf_status == "D"
-    assert status(lab02, "industry_section", "E").conf_status == "D"
-    assert pd.isna(status(lab02, "province", "31").value)
-
-
-def test_nothing_else_is_suppressed(lab02):
+def test_secondary_suppression_protects_every_confidential_magnitude(lab02, audited):
     suppressed = {(row.breakdown, row.member, row.conf_status) for row in lab02.itertuples() if row.conf_status != "F"}
-    assert suppressed == {
-        ("province", "11", "C"),
-        ("province", "31", "D"),
-        ("industry_section", "D", "C"),
-        ("industry_section", "E", "D"),
-    }
+    assert {("province", "11", "C"), ("industry_section", "D", "C")} <= suppressed
+    assert {c for _, _, c in suppressed} == {"C", "D"}
+    assert status(lab02, "national", "CN").conf_status == "F"
+    # each breakdown with a confidential member has at least one more suppressed: none is alone
+    for breakdown in ("province", "industry_section"):
+        assert sum(1 for b, _, _ in suppressed if b == breakdown) >= 2
     assert {"national", "province", "industry_section", "ownership", "size_class"} <= set(lab02.breakdown)
+    lab02_audit = audited[audited.indicator_code == "LAB02"]
+    assert set(zip(lab02_audit.breakdown, lab02_audit.member, strict=True)) >= {
+        ("province", "11"),
+        ("industry_section", "D"),
+    }
+    assert audited["protected"].all() and not audited["exact"].any()
 
 
 def test_published_values_use_current_returns_in_scope(lab02):
@@ -134,4 +149,8 @@ def test_published_values_use_current_returns_in_scope(lab02):
     assert national.value == pytest.approx(expected, rel=1e-12)
     assert national.n_unweighted == len(ENTERPRISES)
     assert pd.isna(national.se) and pd.isna(national.cv)
-    assert status(lab02, "province", "44").value == pytest.approx(100 * (250 + 20 + 17 + 15 + 250) / 11050)
+    expected_by_province = {"44": 100 * (250 + 20 + 17 + 15 + 250) / 11050, "51": 5.0, "31": 100 * 40 * 3 / 2400}
+    published = lab02[(lab02.breakdown == "province") & (lab02.conf_status == "F")]
+    assert len(published) >= 1
+    for row in published.itertuples():
+        assert row.value == pytest.approx(expected_by_province[row.member])

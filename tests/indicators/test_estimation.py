@@ -22,6 +22,7 @@ from scipy.stats import t as student
 
 from wfm.build import build
 from wfm.warehouse import ensure_schema
+from wfm_tools.survey_oracle import in_scope
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
@@ -141,13 +142,6 @@ def internal(warehouse: tuple[pd.DataFrame, Path]) -> pd.DataFrame:
         ).df()
     finally:
         con.close()
-
-
-def in_scope(frame: pd.DataFrame) -> np.ndarray:
-    """Scope `industrial`: sections B–E (divisions 06–50) or platform workers."""
-    division = frame["industry_code"].str.replace(r"^[A-Z]", "", regex=True).str[:2]
-    section_ok = pd.to_numeric(division, errors="coerce").between(6, 50).fillna(False).to_numpy()
-    return section_ok | (frame["employment_form"] == 3).to_numpy()
 
 
 def cell(values: pd.DataFrame, code: str, period: str, breakdown: str, member: str) -> pd.Series:
@@ -462,8 +456,8 @@ def test_skill_premium_is_the_ratio_of_medians(built):
         median = cell(values, "WAG01", "2024", "skill_level", f"{level}|P50")
         if premium.conf_status == "F" and pd.notna(premium.value):
             assert premium.value == pytest.approx((premium.numerator / premium.denominator - 1) * 100, rel=TOL)
-            for published, median in ((premium.numerator, median), (premium.denominator, base)):
-                assert pd.isna(median.value) or published == pytest.approx(median.value, rel=TOL)
+            for published, quantile in ((premium.numerator, median), (premium.denominator, base)):
+                assert pd.isna(quantile.value) or published == pytest.approx(quantile.value, rel=TOL)
             assert premium.se > 0 and premium.ci_lower < premium.value < premium.ci_upper
         elif premium.conf_status != "F":
             assert "C" in (median.conf_status, base.conf_status) or median.conf_status != "F"

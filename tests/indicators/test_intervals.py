@@ -1,34 +1,31 @@
 """The survey intervals of the warehouse against R's `survey` package, and the publication rules they feed.
 
-Oracle: tests/indicators/oracle/survey_oracle.R, run with Rscript on the same microdata the warehouse is built
+Oracle: src/wfm_tools/survey_oracle.R, run with Rscript on the same microdata the warehouse is built
 from (R ≥ 4.2, survey ≥ 4.1; the versions of the run are printed by the script and shown in a failure):
-`svyciprop(method = "beta")` by `svyby` (Korn–Graubard) with `degf()` of each domain's subset design,
-`svymean` with `confint(df = degf())`, `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")`
-(Woodruff), and `svytotal` of the skill premium's linearised score. Values, se, df and intervals must agree to 1e-9 relative wherever the two methods are the same:
-the Korn–Graubard bounds where the effective sample size is not capped at n (R does not cap it) and p̂ is
-strictly inside (0, 1) with se > 0 (R's n_eff is undefined otherwise); Woodruff's bounds where p ± t·se stays
-in [0, 1] (R returns NaN, the warehouse reads the extreme value). CI installs R (apt-get install r-base-core
-r-cran-survey): without Rscript the oracle test fails.
-"""
+`svyciprop(method = "beta")` by `svyby` (Korn–Graubard) with `degf()` of each domain's subset design, `svymean`
+with `confint(df = degf())`, `svyquantile(ci = TRUE, interval.type = "mean", qrule = "math")` (Woodruff), and
+`svytotal` of the skill premium's linearised score. Values, se, df and intervals must agree to 1e-9 relative
+wherever the two methods are the same: the Korn–Graubard bounds where the effective sample size is not capped at n
+(R does not cap it) and p̂ is strictly inside (0, 1) with se > 0 (R's n_eff is undefined otherwise); Woodruff's
+bounds where p ± t·se stays in [0, 1] (R returns NaN, the warehouse reads the extreme value). CI installs R
+(apt-get install r-base-core r-cran-survey): without Rscript the oracle test fails."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from test_estimation import in_scope, write_warehouse
+from test_estimation import write_warehouse
 
 from wfm.build import build
+from wfm_tools.survey_oracle import microdata, run_oracle
 
 TOL = 1e-9
 PROVINCES = ["11", "31", "44", "51", "61", "65"]
-ORACLE = Path(__file__).parent / "oracle" / "survey_oracle.R"
 
 
 def synthesise_survey(seed: int = 23) -> pd.DataFrame:
@@ -95,37 +92,6 @@ def synthesise_survey(seed: int = 23) -> pd.DataFrame:
     return frame
 
 
-def microdata(survey: pd.DataFrame) -> pd.DataFrame:
-    """The oracle's input: every respondent, each indicator's variable written out from the registry's
-    definitions, NA outside its domain (scope `industrial`; platform workers for NEF02) or when missing."""
-    scope = in_scope(survey)
-    level = survey["skill_level"].fillna("NONE")
-
-    def within(mask: np.ndarray, values: pd.Series) -> pd.Series:
-        return values.where(mask)
-
-    return pd.DataFrame(
-        {
-            "wave": survey["survey_wave"],
-            "stratum": survey["stratum"],
-            "psu": survey["psu"],
-            "w": survey["design_weight"],
-            "province": survey["region_code"].str[:2],
-            "sex": survey["sex"].astype(str),
-            "skill": level,
-            "trn01": within(scope, survey["trained_12m"].astype(float)),
-            "skl02_y": within(scope, level.isin(["L3", "L4", "L5", "L6", "L7"]).astype(float)),
-            "skl02_x": within(scope, level.isin(["L1", "L2", "L3", "L4", "L5", "L6", "L7"]).astype(float)),
-            "nef02": within(
-                scope & (survey["employment_form"] == 3).to_numpy(),
-                survey["occupational_injury_protection"].astype(float),
-            ),
-            "hrs01": within(scope, survey["weekly_hours"]),
-            "wage": within(scope, survey["monthly_wage"]),
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
     survey = synthesise_survey()
@@ -178,25 +144,13 @@ def computed(warehouse: tuple[pd.DataFrame, Path]) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def oracle(warehouse: tuple[pd.DataFrame, Path], tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        pytest.fail(
-            "Rscript not found: the survey oracle needs R and its survey package "
-            "(apt-get install -y r-base-core r-cran-survey)",
-            pytrace=False,
-        )
     folder = tmp_path_factory.mktemp("oracle")
     microdata(warehouse[0]).to_csv(folder / "microdata.csv", index=False, na_rep="NA")
-    run = subprocess.run(
-        [rscript, str(ORACLE), str(folder / "microdata.csv"), str(folder / "estimates.csv")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    frame = pd.read_csv(folder / "estimates.csv", dtype={"member": str, "wave": str, "statistic": str})
-    frame["statistic"] = frame["statistic"].fillna("")
-    frame.attrs["versions"] = run.stdout.strip()
+    try:
+        frame, versions = run_oracle(folder / "microdata.csv", folder / "estimates.csv")
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
+    frame.attrs["versions"] = versions
     return frame
 
 

@@ -138,6 +138,40 @@ def test_theme_marts_are_views_in_the_warehouse_and_tables_for_readers(built: Pa
         snap.close()
 
 
+@pytest.mark.slow
+def test_every_code_a_reader_sees_has_a_chinese_and_an_english_name(built: Path) -> None:
+    """code_labels names every breakdown member, statistic, status, source, scope and breakdown of the snapshot,
+    in both languages, so that a BI tool labels a chart 江苏省 (Jiangsu) rather than 32."""
+    snap = duckdb.connect(str(built / "published" / "marts.duckdb"), read_only=True)
+    try:
+        seen = snap.execute(
+            """
+            SELECT DISTINCT breakdown, split_part(member, '|', 1) FROM indicator_values
+            UNION SELECT DISTINCT 'statistic', split_part(member, '|', 2) FROM indicator_values WHERE member LIKE '%|%'
+            UNION SELECT DISTINCT 'obs_status', obs_status FROM indicator_values
+            UNION SELECT DISTINCT 'conf_status', conf_status FROM indicator_values
+            UNION SELECT DISTINCT 'source', source FROM indicator_values
+            UNION SELECT DISTINCT 'scope', scope FROM indicator_values
+            UNION SELECT DISTINCT 'breakdown', breakdown FROM indicator_values
+            UNION SELECT DISTINCT breakdown, member FROM skills_and_craftsmen
+            """
+        ).fetchall()
+        labels = {
+            (lst, code): (zh, en, label)
+            for lst, code, zh, en, label in snap.execute(
+                "SELECT code_list, code, name_zh, name_en, label FROM code_labels"
+            ).fetchall()
+        }
+        assert len(seen) > 40
+        unnamed = [key for key in seen if key not in labels]
+        assert not unnamed, f"codes without a name: {unnamed}"
+        assert labels[("province", "32")] == ("江苏省", "Jiangsu", "江苏省 (Jiangsu)")
+        assert all(zh and en and label == f"{zh} ({en})" for zh, en, label in labels.values())
+        assert any((built / "published" / "parquet" / "code_labels").rglob("*.parquet"))
+    finally:
+        snap.close()
+
+
 # --- readers during the nightly job -------------------------------------------------------------------------------
 
 READER = r"""
@@ -369,7 +403,7 @@ def hostile(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Home:
         )
         con.execute(
             "UPDATE marts.indicator_values SET conf_status = 'C', "
-            + ", ".join(f"{c} = NULL" for c in FIGURES)
+            + ", ".join(f"{c} = NULL" for c in FIGURES if c not in ("base_value", "change"))
             + " WHERE rowid = (SELECT max(rowid) FROM marts.indicator_values WHERE breakdown = 'national' "
             "AND conf_status = 'F')"
         )
@@ -471,6 +505,58 @@ def test_exports_empty_a_suppressed_cell_even_when_the_snapshot_leaks_it(hostile
             assert all(c != 424242.5 for s in book.worksheets for row in s.iter_rows(values_only=True) for c in row)
         else:
             assert "424242" not in path.read_text(encoding="utf-8-sig"), path.name
+
+
+@pytest.mark.slow
+def test_changes_are_exported_as_csv_and_sdmx_without_a_suppressed_figure(hostile: Home, tmp_path: Path) -> None:
+    """indicator_changes goes out as CSV and SDMX-CSV (data structure DSD_WFM_CHANGES of the structure message);
+    a change whose row says C carries no figure in either, even when the snapshot leaks one."""
+    from pysdmx.io import read_sdmx
+
+    snapshot = tmp_path / "changes.duckdb"
+    shutil.copy2(os.path.realpath(hostile.published / "marts.duckdb"), snapshot)
+    con = duckdb.connect(str(snapshot))
+    try:
+        insert = (
+            "INSERT INTO indicator_changes BY NAME SELECT 'TRN01' AS indicator_code, ? AS period, ? AS base_period, "
+            "? AS comparison, 'industrial' AS scope, ? AS source, 'national' AS breakdown, 'CN' AS member, "
+            "50.0 AS value, 45.5 AS base_value, 4.5 AS change, 'pp' AS change_unit, ? AS se, ? AS ci_lower, "
+            "? AS ci_upper, ? AS df, ? AS significant, 'A' AS obs_status, ? AS conf_status, now() AS vintage"
+        )
+        con.execute(insert, ["2026", "2025", "previous_year", "W", 1.5, 1.5, 7.5, 200, True, "F"])
+        con.execute(insert, ["2026Q1", "2025Q4", "previous_quarter", "E", None, None, None, None, None, "C"])
+    finally:
+        con.close()
+    written = {p.name: p for p in exports.write_exports(snapshot, tmp_path / "exports")}
+    rows = read_csv(written["indicator_changes.csv"])
+    assert [(r["period"], r["change"], r["significant"]) for r in rows] == [("2026", "4.5", "true"), ("2026Q1", "", "")]
+    assert rows[1]["value"] == rows[1]["base_value"] == "" and rows[1]["conf_status"] == "C"
+    sdmx_rows = read_csv(written["indicator_changes.sdmx.csv"])
+    assert {r["STRUCTURE_ID"] for r in sdmx_rows} == {f"{sdmx.AGENCY}:{sdmx.CHANGES_DSD_ID}({sdmx.SDMX_VERSION})"}
+    by_period = {r["TIME_PERIOD"]: r for r in sdmx_rows}
+    assert by_period["2026"]["OBS_VALUE"] == "4.5" and by_period["2026"]["BASE_PERIOD"] == "2025"
+    assert by_period["2026-Q1"]["OBS_VALUE"] in ("", "NaN") and by_period["2026-Q1"]["BASE_PERIOD"] == "2025-Q4"
+    assert len(read_sdmx(written["indicator_changes.sdmx.csv"]).data[0].data) == 2
+    ns = {"str": "http://www.sdmx.org/resources/sdmxml/schemas/v3_0/structure"}
+    root = ET.parse(written["structure.sdmx.xml"]).getroot()
+    assert [d.get("id") for d in root.findall(".//str:DataStructure", ns)] == [sdmx.DSD_ID, sdmx.CHANGES_DSD_ID]
+
+
+@pytest.mark.slow
+def test_publishing_refuses_a_change_with_a_suppressed_end_that_carries_a_figure(built: Path, tmp_path: Path) -> None:
+    home = copy_home(built, tmp_path / "home")
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute(
+            "INSERT INTO marts.indicator_changes BY NAME SELECT 'LAB02' AS indicator_code, '2026' AS period, "
+            "'2025' AS base_period, 'previous_year' AS comparison, 'industrial' AS scope, 'E' AS source, "
+            "'national' AS breakdown, 'CN' AS member, 1.25 AS change, 'C' AS conf_status, 'A' AS obs_status, "
+            "now() AS vintage"
+        )
+    finally:
+        con.close()
+    with pytest.raises(WfmError, match="indicator_changes"):
+        publish(home)
 
 
 @pytest.mark.slow

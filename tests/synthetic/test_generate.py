@@ -502,6 +502,32 @@ def test_periods_and_formats(tmp_path: Path) -> None:
     assert "HRS01|2025|national|CN" in truth["W"] and "LAB02|2025|national|CN" in truth["E"]
 
 
+def test_a_history_moves_what_drifts_and_keeps_the_last_year(demo: Dataset, tmp_path: Path) -> None:
+    """Two waves and quarterly returns: the drifting indicators move, the others barely; the true changes are
+    the differences of the cells; 2026's survey is the same as a one-period data set's (its own streams)."""
+    manifest = generate(tmp_path, scale="demo", seed=SEED, periods=2, formats=("csv",), quarterly=True)
+    assert manifest["enterprise_periods"] == [f"{y}Q{q}" for y in (2025, 2026) for q in (1, 2, 3, 4)]
+    data = [rel for rel, e in manifest["files"].items() if "refused" not in e]
+    assert any("returns_2026Q3_" in rel for rel in data) and not any("returns_2026_" in rel for rel in data)
+    truth = json.loads((tmp_path / "ground_truth.json").read_text(encoding="utf-8"))
+    assert truth["drift"]["trained"] > 0
+    for key, value in demo.truth["W"].items():
+        assert truth["W"][key] == pytest.approx(value, rel=1e-12, abs=1e-12), key
+    w, changes = truth["W"], truth["changes"]
+    moved = {code: w[f"{code}|2026|national|CN"] - w[f"{code}|2025|national|CN"] for code in ("TRN01", "HRS01")}
+    assert moved["TRN01"] > 5 and moved["HRS01"] < -1  # participation up, hours down
+    assert abs(w["SKL03|2026|national|CN"] - w["SKL03|2025|national|CN"]) < 0.5  # certificates stay
+    assert changes["W"]["TRN01|2026|2025|national|CN"] == pytest.approx(moved["TRN01"])
+    e = truth["E"]
+    assert changes["E"]["SAF01|2026Q1|2025Q4|national|CN"] == pytest.approx(
+        e["SAF01|2026Q1|national|CN"] - e["SAF01|2025Q4|national|CN"]
+    )
+    assert "SAF01|2026Q3|2025Q3|national|CN" in changes["E"] and "SAF01|2025Q1|2024Q4|national|CN" not in changes["E"]
+    # a quarter's flows are about a quarter of a year's: injuries per 100k employees
+    annual = demo.truth["E"]["SAF01|2026|national|CN"]
+    assert 0.15 * annual < e["SAF01|2026Q2|national|CN"] < 0.35 * annual
+
+
 @pytest.mark.parametrize("kwargs", [{"scale": "huge"}, {"formats": ("csv", "json")}, {"periods": 0}])
 def test_bad_arguments_are_refused(tmp_path: Path, kwargs: dict) -> None:
     with pytest.raises(ValueError):

@@ -1,10 +1,24 @@
 {#- Every published cell of this build, both sources, stamped with the build's vintage. A suppressed cell
     (conf_status C or D) keeps its row and statuses; its value and everything a value could be derived
-    from (numerator, denominator, se, interval, CV) are null. -#}
+    from (numerator, denominator, se, interval, CV) are null. Survey ratio cells take their conf_status
+    from int_survey__suppression (D: complementary suppression of a confidential cell). -#}
 with
 
+survey_suppression as (
+    select * from {{ ref('int_survey__suppression') }}
+),
+
 survey_estimates as (
-    select * from {{ ref('int_survey__estimates') }}
+    select
+        estimates.* exclude (conf_status),
+        coalesce(survey_suppression.conf_status, estimates.conf_status) as conf_status,
+    from {{ ref('int_survey__estimates') }} as estimates
+    left join survey_suppression
+        on estimates.period = survey_suppression.period
+        and estimates.scope = survey_suppression.scope
+        and estimates.indicator_code = survey_suppression.indicator_code
+        and estimates.breakdown = survey_suppression.breakdown
+        and estimates.member = survey_suppression.published_member
 ),
 
 survey_quantiles as (

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from wfm.build.dbt import BuildResult
 
 #: What the indicator tables are computed from besides the raw rows: the dbt project's models, macros and
-#: seeds, the code lists the seeds load and the code macros (src/wfm/ingest/codes.sql); and the singular tests, since an
+#: seeds, the code lists the seeds load, the code macros (src/wfm/ingest/codes.sql) and the disclosure control the
+#: Python models run (src/wfm/disclosure); and the singular tests, since an
 #: incremental build leaves out those of seeds alone. A change to any of them makes the next build a full
 #: one; otherwise a build recomputes only the periods of newly promoted batches.
 _WFM_DIR = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ FINGERPRINTED = (
     DBT_DIR / "tests",
     _WFM_DIR / "reference",
     _WFM_DIR / "ingest" / "codes.sql",
+    _WFM_DIR / "disclosure",
 )
 
 

@@ -24,6 +24,7 @@ from great_expectations.core.expectation_validation_result import ExpectationSui
 from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
 
+from wfm.gate import docs_offline
 from wfm.gate.suites import SuiteSpec
 
 DATASOURCE = "wfm_gate_profiles"
@@ -146,6 +147,14 @@ class GxSession:
             render = unrendered + suites or every_suite
             self.context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=render)
             self.rendered_suites.update(key.name for key in every_suite if key in render)
+            site = self.docs_index.parent
+            # served from the site, not from CDNs (docs_offline): the pages just rendered, or all on a new site
+            if docs_offline.install(site) or render is every_suite:
+                docs_offline.rewrite(site)
+            else:
+                docs_offline.rewrite(
+                    site, [self.docs_index, *site.glob("expectations/*.html"), *map(self._page, unrendered)]
+                )
         return self.docs_index
 
     def _page(self, key: ValidationResultIdentifier) -> Path:

@@ -16,7 +16,7 @@ from typing import Any
 from wfm.errors import WfmError
 
 #: Figures a suppressed cell must not carry, in any export.
-FIGURES = ("value", "numerator", "denominator", "se", "ci_lower", "ci_upper", "cv")
+FIGURES = ("value", "numerator", "denominator", "se", "ci_lower", "ci_upper", "cv", "base_value", "change")
 #: The same figures under their SDMX names.
 SDMX_FIGURES = ("OBS_VALUE", "SE", "CI_LOWER", "CI_UPPER")
 SUPPRESSED = frozenset({"C", "D"})

@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pysdmx and pandas load when an export is written, not when 
 AGENCY = "CN_WFM"
 SDMX_VERSION = "1.0"
 DSD_ID = "DSD_WFM_INDICATORS"
+CHANGES_DSD_ID = "DSD_WFM_CHANGES"
 #: The statistic after '|' in a member whose unit is not the registry's (formula column of the registry).
 STATISTIC_UNIT = {"progress": "%", "compliance": "%", "compliance_emp": "%"}
 
@@ -70,6 +71,20 @@ CONCEPTS = (
     ),
 )
 
+#: The data structure of indicator_changes: the cell, the comparison and its two periods; the change is the
+#: measure (OBS_VALUE), in UNIT (pp for a value in %).
+CHANGE_CONCEPTS = (
+    *CONCEPTS[:5],
+    Concept("COMPARISON", "comparison", "Comparison", "比较口径", "D", "String", True, "CL_COMPARISON"),
+    Concept("BASE_PERIOD", "base_period", "Base period", "基期", "D", "String", True),
+    CONCEPTS[5],
+    Concept("OBS_VALUE", "change", "Observation value", "数值", "M", "Double", True),
+    Concept("UNIT", "change_unit", "Unit", "计量单位", "A", "String", True),
+    *CONCEPTS[8:10],
+    *CONCEPTS[11:],
+    Concept("SIGNIFICANT", "significant", "Significant at the 5 % level", "在5%水平上显著", "A", "Boolean", False),
+)
+
 #: Code lists other than the registry: code → (English, Chinese). Status codes are SDMX's cross-domain ones.
 CODELISTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
     "CL_SOURCE": (
@@ -78,6 +93,14 @@ CODELISTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
         {
             "W": ("Workforce survey (sample estimate)", "产业工人抽样调查（抽样估计）"),
             "E": ("Enterprise returns (census of reporting enterprises)", "企业统计报表（报送企业全面统计）"),
+        },
+    ),
+    "CL_COMPARISON": (
+        "Comparison",
+        "比较口径",
+        {
+            "previous_year": ("Previous year (same quarter a year before)", "比上年同期"),
+            "previous_quarter": ("Previous quarter", "比上季度"),
         },
     ),
     "CL_OBS_STATUS": (
@@ -101,6 +124,7 @@ CODELISTS: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
 }
 CONCEPT_SCHEME = ("CS_WFM", "Concepts of the workforce indicators", "产业工人监测指标概念")
 DSD_NAMES = ("Industrial-workforce monitoring indicators", "产业工人队伍监测指标")
+CHANGES_DSD_NAMES = ("Changes of the industrial-workforce monitoring indicators", "产业工人队伍监测指标变动")
 
 
 @dataclass(frozen=True)
@@ -110,6 +134,7 @@ class Structures:
     codelists: list[Codelist]
     concept_scheme: ConceptScheme
     dsd: DataStructureDefinition
+    changes_dsd: DataStructureDefinition
     zh: dict[tuple[str, str], str]  # (artefact id, item id or "") → Chinese name
 
 
@@ -132,6 +157,7 @@ def sdmx_structures(registry: Sequence[Mapping[str, Any]]) -> Structures:
         ("CL_INDICATOR", ""): "产业工人监测指标",
         (CONCEPT_SCHEME[0], ""): CONCEPT_SCHEME[2],
         (DSD_ID, ""): DSD_NAMES[1],
+        (CHANGES_DSD_ID, ""): CHANGES_DSD_NAMES[1],
     }
     codelists = {
         "CL_INDICATOR": Codelist(
@@ -153,35 +179,43 @@ def sdmx_structures(registry: Sequence[Mapping[str, Any]]) -> Structures:
         )
         zh[(cl_id, "")] = name_zh
         zh.update({(cl_id, code): names[1] for code, names in codes.items()})
+    concepts = {c.id: c for c in (*CONCEPTS, *CHANGE_CONCEPTS)}  # OBS_VALUE, UNIT: one concept, two columns
     scheme = ConceptScheme(
         id=CONCEPT_SCHEME[0],
         agency=AGENCY,
         version=SDMX_VERSION,
         name=CONCEPT_SCHEME[1],
-        items=[SdmxConcept(id=c.id, name=c.en) for c in CONCEPTS],
+        items=[SdmxConcept(id=c.id, name=c.en) for c in concepts.values()],
     )
-    zh.update({(CONCEPT_SCHEME[0], c.id): c.zh for c in CONCEPTS})
+    zh.update({(CONCEPT_SCHEME[0], c.id): c.zh for c in concepts.values()})
     roles = {"D": Role.DIMENSION, "M": Role.MEASURE, "A": Role.ATTRIBUTE}
-    components = Components(
-        [
-            Component(
-                id=c.id,
-                required=c.required,
-                role=roles[c.role],
-                local_dtype=DataType(c.dtype),
-                concept=ItemReference(
-                    sdmx_type="Concept", agency=AGENCY, id=CONCEPT_SCHEME[0], version=SDMX_VERSION, item_id=c.id
-                ),
-                local_codes=codelists[c.codelist] if c.codelist else None,
-                attachment_level="O" if c.role == "A" else None,
-            )
-            for c in CONCEPTS
-        ]
+
+    def structure(dsd_id: str, name: str, members: tuple[Concept, ...]) -> DataStructureDefinition:
+        components = Components(
+            [
+                Component(
+                    id=c.id,
+                    required=c.required,
+                    role=roles[c.role],
+                    local_dtype=DataType(c.dtype),
+                    concept=ItemReference(
+                        sdmx_type="Concept", agency=AGENCY, id=CONCEPT_SCHEME[0], version=SDMX_VERSION, item_id=c.id
+                    ),
+                    local_codes=codelists[c.codelist] if c.codelist else None,
+                    attachment_level="O" if c.role == "A" else None,
+                )
+                for c in members
+            ]
+        )
+        return DataStructureDefinition(id=dsd_id, agency=AGENCY, version=SDMX_VERSION, name=name, components=components)
+
+    return Structures(
+        list(codelists.values()),
+        scheme,
+        structure(DSD_ID, DSD_NAMES[0], CONCEPTS),
+        structure(CHANGES_DSD_ID, CHANGES_DSD_NAMES[0], CHANGE_CONCEPTS),
+        zh,
     )
-    dsd = DataStructureDefinition(
-        id=DSD_ID, agency=AGENCY, version=SDMX_VERSION, name=DSD_NAMES[0], components=components
-    )
-    return Structures(list(codelists.values()), scheme, dsd, zh)
 
 
 def sdmx_period(period: str) -> str:
@@ -258,16 +292,25 @@ def structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
         )
 
     dsds = ET.SubElement(body, _q("str:DataStructures"))
-    dsd = maintainable(dsds, "str:DataStructure", "datastructure.DataStructure", structures.dsd, partial=False)
+    for artefact, concepts in ((structures.dsd, CONCEPTS), (structures.changes_dsd, CHANGE_CONCEPTS)):
+        _data_structure(
+            maintainable(dsds, "str:DataStructure", "datastructure.DataStructure", artefact, False), artefact, concepts
+        )
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+
+
+def _data_structure(dsd: ET.Element, artefact: DataStructureDefinition, concepts: Sequence[Concept]) -> None:
+    """The components of one data structure, in the SDMX-ML 3.0 layout."""
     components = ET.SubElement(dsd, _q("str:DataStructureComponents"))
     lists_by_role = {
         role: ET.SubElement(components, _q(tag))
         for role, tag in (("D", "str:DimensionList"), ("A", "str:AttributeList"), ("M", "str:MeasureList"))
     }
     # The XSD wants the attribute list before the measure list; both exist here, so creation order is enough.
-    by_id = {c.id: c for c in CONCEPTS}
+    by_id = {c.id: c for c in concepts}
     position = 0
-    for component in structures.dsd.components:
+    for component in artefact.components:
         concept = by_id[component.id]
         if concept.role == "D" and concept.id == "TIME_PERIOD":
             element = ET.SubElement(lists_by_role["D"], _q("str:TimeDimension"), {"id": concept.id})
@@ -294,8 +337,6 @@ def structure_ml(structures: Structures, prepared: dt.datetime) -> bytes:
             ET.SubElement(representation, _q("str:TextFormat"), {"textType": concept.dtype})
         if concept.role == "A":
             ET.SubElement(ET.SubElement(element, _q("str:AttributeRelationship")), _q("str:Observation"))
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
 
 
 def unit_of(registry_unit: str | None, member: str) -> str | None:
@@ -308,39 +349,43 @@ def write_sdmx_csv(
     structures: Structures,
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
-    units: Mapping[str, str | None],
+    units: Mapping[str, str | None] | None = None,
+    changes: bool = False,
 ) -> None:
-    """SDMX-CSV 2.0 through pysdmx: one row per indicator_values row, keyed by the data structure."""
+    """SDMX-CSV 2.0 through pysdmx: one row per row of indicator_values (units: the registry's, by indicator)
+    or, with `changes`, of indicator_changes (which carries its unit), keyed by its data structure."""
     import pandas as pd
     from pysdmx.io import write_sdmx
     from pysdmx.io.format import Format
     from pysdmx.io.pd import PandasDataset
 
+    concepts, dsd = (CHANGE_CONCEPTS, structures.changes_dsd) if changes else (CONCEPTS, structures.dsd)
     at = {c: i for i, c in enumerate(columns)}
-    data: dict[str, list[Any]] = {c.id: [] for c in CONCEPTS}
+    data: dict[str, list[Any]] = {c.id: [] for c in concepts}
     for row in rows:
-        for c in CONCEPTS:
-            if c.id == "UNIT":
+        for c in concepts:
+            if c.id == "UNIT" and not changes:
                 value = unit_of(units.get(row[at["indicator_code"]]), row[at["member"]])
             else:
                 value = row[at[c.column]]
-            if c.id == "TIME_PERIOD":
+            if c.id in ("TIME_PERIOD", "BASE_PERIOD"):
                 value = sdmx_period(value)
             data[c.id].append(defuse(value) if isinstance(value, str) else value)
-    _check_codes(structures, data)
+    _check_codes(structures, data, concepts)
     check_no_suppressed_figures(list(data), zip(*data.values(), strict=True), path.name, status="CONF_STATUS")
-    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype="Int64" if c.dtype == "Long" else None) for c in CONCEPTS})
+    dtypes = {"Long": "Int64", "Boolean": "boolean"}
+    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype=dtypes.get(c.dtype)) for c in concepts})
     write_sdmx(
-        [PandasDataset(structure=structures.dsd.to_schema(), data=frame)],
+        [PandasDataset(structure=dsd.to_schema(), data=frame)],
         Format.DATA_SDMX_CSV_2_0_0,
         output_path=str(path),
     )
 
 
-def _check_codes(structures: Structures, data: Mapping[str, list[Any]]) -> None:
+def _check_codes(structures: Structures, data: Mapping[str, list[Any]], concepts: Sequence[Concept]) -> None:
     """Every coded component's values are in its code list, or the SDMX file would not validate."""
     lists = {cl.id: {code.id for code in cl.items} for cl in structures.codelists}
-    for c in CONCEPTS:
+    for c in concepts:
         if c.codelist:
             unknown = set(data[c.id]) - lists[c.codelist]
             if unknown:

@@ -29,7 +29,10 @@ by its next publish.
 Only one publish runs at a time (a lock file); at its start it removes what a killed run left behind (versions
 without a manifest, temporary links), so a crash at any point leaves the last good version current and the next
 run clean. Tables that are not for publication (the inspectorate's compliance list) stay in the warehouse, and a
-suppressed cell that carries a figure stops the publication.
+suppressed cell that carries a figure stops the publication. Before anything is written, the disclosure audit
+(`wfm.disclosure.publication`) computes what an attacker gets from everything that would be published, stores
+it in `audit.disclosure_audit`, and refuses the publication, naming the cells, when a confidential figure lies
+within its protection level.
 """
 
 from __future__ import annotations
@@ -41,14 +44,16 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
 
 from wfm.config import WAREHOUSE_FILE, Home
+from wfm.disclosure import publication
 from wfm.errors import WfmError
 from wfm.publish import exports
+from wfm.publish.bulletin_read import Target
 from wfm.warehouse import connect, sql_literal
 
 #: The contract tables of interface.md, always published.
@@ -83,8 +88,9 @@ def published_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [*CONTRACT_TABLES, *sorted(present - set(CONTRACT_TABLES) - UNPUBLISHED)]
 
 
-def publish(home: Home) -> Path:
-    """Write a new version of the published marts and exports, switch it in; return the snapshot's path."""
+def publish(home: Home, echo: Callable[[str], None] | None = None) -> Path:
+    """Audit, then write a new version of the published marts and exports, switch it in; return the snapshot's
+    path. `echo` gets the audit's summary line."""
     if not home.warehouse.exists():
         raise WfmError("nothing to publish: no warehouse yet (run wfm ingest and wfm build first)", rule="publish")
     published = home.published
@@ -93,6 +99,7 @@ def publish(home: Home) -> Path:
         clean_stale(published)
         version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
         folder = published / "versions" / version
+        audit_disclosure(home, version, echo)
         try:
             write_version(home, folder)
         except BaseException:
@@ -134,6 +141,7 @@ def write_version(home: Home, folder: Path) -> None:
         tables = published_tables(con, MARTS_SCHEMA)
         check_disclosure(con, MARTS_SCHEMA)
         rules = _publication_rules(con)
+        targets = _craftsmen_targets(con)
         con.execute(f"ATTACH {sql_literal(snapshot)} AS snap")
         (folder / "parquet").mkdir()
         rows = {}
@@ -145,7 +153,15 @@ def write_version(home: Home, folder: Path) -> None:
         con.execute("DETACH snap")
     finally:
         con.close()
-    files = exports.write_exports(snapshot, folder / "exports", version=folder.name, rules=rules)
+    previous = home.published / "current" / "marts.duckdb"  # still the version before this one
+    files = exports.write_exports(
+        snapshot,
+        folder / "exports",
+        version=folder.name,
+        rules=rules,
+        targets=targets,
+        previous=previous.resolve() if previous.exists() else None,
+    )
     _fsync_tree(folder)
     manifest = {
         "version": folder.name,
@@ -159,11 +175,27 @@ def write_version(home: Home, folder: Path) -> None:
     _fsync(folder)
 
 
+def audit_disclosure(home: Home, version: str, echo: Callable[[str], None] | None = None) -> None:
+    """The attacker's audit of what this version would publish, stored in audit.disclosure_audit; raises
+    WfmError naming the cells when any confidential figure is recoverable within its protection level."""
+    con = connect(home.warehouse)
+    try:
+        result = publication.audit_warehouse(con)
+        publication.record(con, result, version)
+    finally:
+        con.close()
+    if echo is not None:
+        echo(publication.summary(result))
+    reason = publication.refusal(result)
+    if reason is not None:
+        raise WfmError(reason, rule="disclosure_audit")
+
+
 def check_disclosure(con: duckdb.DuckDBPyConnection, schema: str) -> None:
     """Refuse to publish a suppressed cell (conf_status C or D) that carries a figure: the marts gate should have
     stopped it, but the snapshot goes out as built, so publish checks once more. se, interval and CV count: with
     the CV, the se gives the value back."""
-    for table in ("indicator_values", "indicator_revisions"):
+    for table in ("indicator_values", "indicator_revisions", "indicator_changes"):
         columns = {
             r[0]
             for r in con.execute(
@@ -210,16 +242,39 @@ def write_parquet(con: duckdb.DuckDBPyConnection, table: str, folder: Path) -> N
         con.execute(f'COPY snap."{table}" TO {sql_literal(folder / "data.parquet")} (FORMAT parquet)')
 
 
+def _has_seed(con: duckdb.DuckDBPyConnection, seed: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? AND table_name = ?",
+            [WAREHOUSE, REFERENCE_SCHEMA, seed],
+        ).fetchone()
+    )
+
+
 def _publication_rules(con: duckdb.DuckDBPyConnection) -> dict[str, float] | None:
     """The seed publication_rules as {rule: value}, for the exports' README; None if the warehouse lacks it."""
-    found = con.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_catalog = ? AND table_schema = ? "
-        "AND table_name = 'publication_rules'",
-        [WAREHOUSE, REFERENCE_SCHEMA],
-    ).fetchone()
-    if not found:
+    if not _has_seed(con, "publication_rules"):
         return None
     return dict(con.execute(f'SELECT rule, value FROM {WAREHOUSE}."{REFERENCE_SCHEMA}".publication_rules').fetchall())
+
+
+def _craftsmen_targets(con: duckdb.DuckDBPyConnection) -> dict[str, Target]:
+    """The straight-line paths of the craftsmen counts (seed indicator_targets, valid today), for the bulletin;
+    empty if the warehouse lacks the seed."""
+    if not _has_seed(con, "indicator_targets"):
+        return {}
+    rows = con.execute(
+        f"""
+        SELECT t.indicator_code, t.value, t.target_year, b.target_year, coalesce(b.value, 0)
+        FROM {WAREHOUSE}."{REFERENCE_SCHEMA}".indicator_targets t
+        JOIN {WAREHOUSE}."{REFERENCE_SCHEMA}".indicator_targets b
+          ON b.indicator_code = t.indicator_code AND b.kind = 'base'
+             AND current_date BETWEEN b.valid_from AND coalesce(b.valid_to, DATE '9999-12-31')
+        WHERE t.kind = 'target' AND t.indicator_code IN ('TAL01', 'TAL02', 'TAL03')
+          AND current_date BETWEEN t.valid_from AND coalesce(t.valid_to, DATE '9999-12-31')
+        """
+    ).fetchall()
+    return {code: Target(value, int(year), int(base_year), base) for code, value, year, base_year, base in rows}
 
 
 def switch(published: Path, folder: Path) -> str | None:

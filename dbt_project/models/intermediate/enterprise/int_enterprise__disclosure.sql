@@ -1,8 +1,8 @@
-{#- Enterprise cells with their confidentiality status: primary (threshold, dominance), then secondary
-    suppression within each non-national breakdown. Cells whose denominator sums to 0 have no value and
-    are not published. -#}
-{#- A view: int_enterprise__estimates alone reads it, and every build recomputes every period's statuses, so
-    a stored copy would only add a write. It must not hold the vintage (dbt writes it into a view's SQL). -#}
+{#- Enterprise cells with their primary confidentiality status (threshold, dominance): conf_status C or F.
+    Secondary suppression over the whole linked system follows in int_enterprise__suppression. Cells whose
+    denominator sums to 0 have no value and are not published. -#}
+{#- A view: int_enterprise__suppression alone reads it, and every build recomputes every period's statuses,
+    so a stored copy would only add a write. It must not hold the vintage (dbt writes it into a view's SQL). -#}
 {{ config(materialized='view') }}
 
 with
@@ -20,23 +20,12 @@ defined as (
     where kind = 'count' or den_sum <> 0
 ),
 
-primary_suppressed as (
+final as (
     select
         defined.*,
         {{ primary_conf_status() }} as conf_status,
     from defined
     cross join rules
-),
-
-secondary_suppressed as (
-    select * from {{ secondary_suppression(
-        'primary_suppressed',
-        ['period', 'scope', 'indicator_code', 'statistic', 'breakdown']
-    ) }}
-),
-
-final as (
-    select * from secondary_suppressed
 )
 
 select * from final

@@ -6,7 +6,7 @@
 with
 
 cells as (
-    select * from {{ ref('int_enterprise__disclosure') }}
+    select * from {{ ref('int_enterprise__suppression') }}
 ),
 
 registry as (

@@ -7,8 +7,9 @@
     function that Woodruff's interval reads (so each quantile's own linearised variance is its published
     Woodruff se²). R's score is u = (s_L − R·s_0) / q_0; its PSU totals give the variance as for any ratio
     (v = Σ_h n_h / (n_h − 1) Σ_i (u_hi − ū_h)², absent PSUs with u = 0, single-PSU strata contribute 0). Both
-    domains share PSUs, so the covariance of the two medians is in it. df: the PSUs with a respondent in
-    either domain minus their strata. -#}
+    domains share PSUs, so the covariance of the two medians is in it. df: the smaller of the two quantiles'
+    own design df (a premium is no more reliable than its less reliable median; the PSUs of the union of the
+    two domains would lend a level of a few respondents in one PSU the df of the base level). -#}
 {{ incremental_by_period() }}
 {%- set premiums = registry_rows('W', kinds=['premium']) -%}
 
@@ -42,6 +43,7 @@ pairs as (
         level.quantile / nullif(base.quantile, 0) as ratio,
         level.quantile as level_quantile,
         base.quantile as base_quantile,
+        least(level.df, base.df) as df,
     from quantiles as level
     inner join quantiles as base
         on level.period = base.period
@@ -60,7 +62,7 @@ pairs as (
     select
         null as indicator_code, null as period, null as scope, null as quantile_code, null as statistic,
         null as breakdown, null as member, null as base_member, null as ratio, null as level_quantile,
-        null as base_quantile,
+        null as base_quantile, null as df,
     where false
 ),
 
@@ -140,7 +142,6 @@ premium_scores as (
         sum(
             case when s.member = pairs.member then s.score else -pairs.ratio * s.score end
         ) / nullif(pairs.base_quantile, 0) as u,
-        sum(s.n_respondents) > 0 as has_respondents,
     from pairs
     inner join member_scores as s
         on s.period = pairs.period
@@ -159,7 +160,6 @@ stratum_sums as (
         indicator_code, period, scope, breakdown, member, stratum,
         sum(u) as u_sum,
         sum(u * u) as uu_sum,
-        count(*) filter (where has_respondents) as domain_psus,
     from premium_scores
     group by all
 ),
@@ -174,8 +174,6 @@ premium_variance as (
             end
         ) as variance,
         count(*) filter (where s.n_psu = 1) as singleton_strata,
-        sum(t.domain_psus) as domain_psus,
-        count(*) filter (where t.domain_psus > 0) as domain_strata,
     from stratum_sums as t
     inner join strata as s using (period, stratum)
     group by all
@@ -195,7 +193,7 @@ cells as (
         level.n_respondents as n_level,
         base.n_respondents as n_base,
         v.singleton_strata,
-        v.domain_psus - v.domain_strata as df,
+        pairs.df,
     from pairs
     inner join member_totals as level
         on level.period = pairs.period and level.scope = pairs.scope and level.indicator_code = pairs.quantile_code

@@ -1,6 +1,6 @@
 # Independent oracle for the warehouse's survey intervals: R's `survey` package on the same microdata.
 #
-#   Rscript survey_oracle.R microdata.csv estimates.csv
+#   Rscript survey_oracle.R microdata.csv estimates.csv   (src/wfm_tools/survey_oracle.py writes the microdata)
 #
 # microdata.csv: one row per respondent (all of a wave, whatever the scope, so the design sees every PSU):
 #   wave, stratum, psu, w (design weight), the breakdown members (province, sex, skill), and per indicator its
@@ -18,7 +18,7 @@
 #                Woodruff centred on p as the warehouse computes it: svymean(~I(wage <= q)) for the se of F(q),
 #                survey:::qrule_math() at p -/+ qt(0.975, degf()) * se  (columns se_f, lower_p, upper_p)
 #   skill premium  svyquantile() of the two medians, their linearised influence (slope from the Woodruff reading
-#                above), svytotal() of the premium's score for its se, degf() of the two levels' subset design
+#                above), svytotal() of the premium's score for its se, the smaller of the two levels' degf()
 # A stratum with a single PSU contributes no variance (survey.lonely.psu = "certainty").
 
 suppressPackageStartupMessages(library(survey))
@@ -122,7 +122,7 @@ for (wave in sort(unique(data$wave))) {
     slope <- (ends[2] - ends[1]) / (2 * t * se_f)
     inside <- domain$variables$skill == level
     score <- ifelse(inside, -slope * ((domain$variables$wage <= q) - cdf) / sum(weights(part, "sampling")), 0)
-    list(q = q, score = score, n = nrow(part))
+    list(q = q, score = score, n = nrow(part), df = degf(part))
   }
   levels <- sort(unique(domain$variables$skill))
   base <- if ("L1" %in% levels) median_of("L1") else NULL
@@ -133,9 +133,9 @@ for (wave in sort(unique(data$wave))) {
       ratio <- top$q / base$q
       scored <- update(domain, u = (top$score - ratio * base$score) / base$q)
       se <- SE(svytotal(~u, scored))[[1]]
-      pair <- domain[domain$variables$skill %in% c(level, "L1"), ]
-      t <- qt(0.975, degf(pair))
-      emit("WAG02", wave, "skill_level", level, "", 100 * (ratio - 1), 100 * se, degf(pair),
+      df <- min(top$df, base$df)
+      t <- qt(0.975, df)
+      emit("WAG02", wave, "skill_level", level, "", 100 * (ratio - 1), 100 * se, df,
            100 * (ratio - 1 - t * se), 100 * (ratio - 1 + t * se), top$n)
     }
   }
