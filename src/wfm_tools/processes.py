@@ -105,6 +105,8 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 
 def _group_alive(pgid: int) -> bool:
+    with contextlib.suppress(ChildProcessError):  # a leader that is this process's own child: reap it if it ended
+        os.waitpid(pgid, os.WNOHANG)
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:

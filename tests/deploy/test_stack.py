@@ -67,6 +67,9 @@ def test_a_night_under_the_real_scheduler_survives_a_killed_scheduler(executor: 
         "WFM_STACK": str(root / "stack"),
         "WFM_HOME": str(root / "home"),
         "WFM_SETTLE_SECONDS": "0",
+        # a task whose process died with the scheduler is found by its missing heartbeat: after a minute here
+        # rather than Airflow's five, so the test's night recovers sooner (`make up` passes AIRFLOW__* on)
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
     }
     stack = Stack(root / "stack", executor)
     home = Home(root / "home")
