@@ -10,9 +10,9 @@
 {#- The published columns of a survey cell from the columns of `cell`: estimate, se, interval_lower,
     interval_upper, cv, n_respondents, df, singleton_strata, zero_se_inside, period, and the expressions
     `numerator` and `denominator` (and `respondents`, the count the min_n rule reads, n_respondents unless
-    given): value, numerator, denominator, n_unweighted, se, ci_lower, ci_upper, cv,
+    given; `withheld_with`, a reason to withhold the cell that comes from elsewhere, null when there is none): value, numerator, denominator, n_unweighted, se, ci_lower, ci_upper, cv,
     obs_status, conf_status, df, quality_note, then `withheld` (the reason, null when published). -#}
-{% macro survey_publication(cell, numerator=none, denominator=none, respondents=none, rules='rules') %}
+{% macro survey_publication(cell, numerator=none, denominator=none, respondents=none, withheld_with=none, rules='rules') %}
     {%- set c = cell -%}
     {%- set numerator = numerator or c ~ '.y_sum' -%}
     {%- set denominator = denominator or c ~ '.x_sum' -%}
@@ -20,6 +20,9 @@
     {%- set withheld -%}
         case
             when {{ confidential }} then null
+            {%- if withheld_with %}
+            when ({{ withheld_with }}) is not null then {{ withheld_with }}
+            {%- endif %}
             when {{ c }}.df is null or {{ c }}.df < {{ rules }}.min_df
                 then 'withheld: ' || coalesce({{ c }}.df, 0) || ' design degrees of freedom, below the minimum of '
                     || cast({{ rules }}.min_df as integer)

@@ -194,6 +194,25 @@ def test_significance_flags_hold_their_level(study) -> None:  # noqa: ANN001
 
 
 @pytest.mark.slow
+def test_a_premium_is_shown_only_with_both_its_medians(study) -> None:  # noqa: ANN001
+    """A premium whose median at the level or at L1 is withheld is withheld too: its numerator and denominator
+    are the two medians, which would otherwise show a withheld figure (L6, a dozen respondents in one PSU)."""
+    cells = study[0]
+    parts = cells.key.str.split("|", expand=True)
+    cells = cells.assign(period=parts[1], breakdown_=parts[2], member_=parts[3])
+    medians = cells[(cells.indicator_code == "WAG01") & (parts[4] == "P50") & (cells.breakdown_ == "skill_level")]
+    shown = {(r.seed, r.period, r.member_): pd.notna(r.value) for r in medians.itertuples()}
+    premiums = cells[cells.indicator_code == "WAG02"]
+    withheld_with_median = 0
+    for p in premiums.itertuples():
+        both = shown.get((p.seed, p.period, p.member_), False) and shown.get((p.seed, p.period, "L1"), False)
+        assert pd.isna(p.value) or both, p.key
+        if not both and p.conf_status == "F":
+            withheld_with_median += 1
+    assert withheld_with_median >= 1
+
+
+@pytest.mark.slow
 def test_coverage_report_is_current(study) -> None:  # noqa: ANN001
     text = report(*study)
     if os.environ.get("WFM_UPDATE_COVERAGE"):

@@ -3,8 +3,9 @@
     premium is a ratio of medians less one: its CV would be undefined where the two medians are equal), and
     the statuses (macro survey_publication), which move with the vintage (provisional), so rebuilt whole every
     build. n_unweighted: the respondents at the level; confidential when either median's domain has fewer
-    than min_n respondents. One row per level above
-    the base level in every wave and scope, n = 0 where the sample has nobody. -#}
+    than min_n respondents; withheld when either median is withheld (a premium is no more reliable than its
+    medians, and its numerator and denominator would show a withheld median). One row per level above the
+    base level in every wave and scope, n = 0 where the sample has nobody. -#}
 {%- set premiums = registry_rows('W', kinds=['premium']) -%}
 
 with
@@ -19,6 +20,11 @@ registry as (
 
 rules as (
     {{ publication_rules() }}
+),
+
+quantiles as (
+    select period, scope, indicator_code, breakdown, member, withheld
+    from {{ ref('int_survey__quantile_estimates') }}
 ),
 
 waves as (
@@ -63,9 +69,19 @@ cells as (
         registry.scale * (measured.ratio - 1 + measured.t_crit * measured.se_ratio) as interval_upper,
         measured.se_ratio / nullif(measured.ratio, 0) as cv,
         coalesce(measured.se_ratio = 0, false) as zero_se_inside,
+        case
+            when level.withheld is not null then 'withheld: the median at the level is withheld'
+            when base.withheld is not null then 'withheld: the median at the base level is withheld'
+        end as median_withheld,
     from grid
     inner join registry using (indicator_code)
     left join measured using (period, scope, indicator_code, breakdown, member)
+    left join quantiles as level
+        on level.period = grid.period and level.scope = grid.scope and level.indicator_code = registry.w_of
+        and level.breakdown = grid.breakdown and level.member = grid.member || '|' || registry.w_statistics
+    left join quantiles as base
+        on base.period = grid.period and base.scope = grid.scope and base.indicator_code = registry.w_of
+        and base.breakdown = grid.breakdown and base.member = registry.w_base_member || '|' || registry.w_statistics
 ),
 
 final as (
@@ -79,7 +95,7 @@ final as (
         '' as statistic,
         {{ survey_publication(
             'cells', numerator='cells.level_quantile', denominator='cells.base_quantile',
-            respondents='cells.smallest_domain'
+            respondents='cells.smallest_domain', withheld_with='cells.median_withheld'
         ) }}
     from cells
     cross join rules
