@@ -78,3 +78,20 @@
     union all
     select distinct 'industry_section', section from {{ ref('industry_divisions') }} where industrial_scope
 {% endmacro %}
+
+{#- The axes of the survey cells, as three CTEs: `waves` (the periods of the design), `members` (every
+    breakdown's code list, survey_breakdown_members) and `scopes` (the project's scopes); a model crosses them
+    into the grid of cells that each get a row, respondents or not. -#}
+{% macro survey_cell_axes() %}
+waves as (
+    select distinct period from {{ ref('int_survey__design') }}
+),
+
+members as (
+    {{ survey_breakdown_members() }}
+),
+
+scopes as (
+    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
+)
+{%- endmacro %}

@@ -27,9 +27,7 @@ rules as (
     {{ publication_rules() }}
 ),
 
-waves as (
-    select distinct period from {{ ref('int_survey__design') }}
-),
+{{ survey_cell_axes() }},
 
 registry_cells as (
     {%- for c in cells %}
@@ -37,14 +35,6 @@ registry_cells as (
     union all
     {%- endfor %}
     select null as indicator_code, null as statistic where false
-),
-
-members as (
-    {{ survey_breakdown_members() }}
-),
-
-scopes as (
-    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
 ),
 
 published_cells as (

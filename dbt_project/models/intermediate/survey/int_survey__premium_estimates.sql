@@ -27,17 +27,7 @@ quantiles as (
     from {{ ref('int_survey__quantile_estimates') }}
 ),
 
-waves as (
-    select distinct period from {{ ref('int_survey__design') }}
-),
-
-members as (
-    {{ survey_breakdown_members() }}
-),
-
-scopes as (
-    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
-),
+{{ survey_cell_axes() }},
 
 grid as (
     {%- for ind in premiums %}

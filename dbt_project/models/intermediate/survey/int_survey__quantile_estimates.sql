@@ -17,17 +17,7 @@ rules as (
     {{ publication_rules() }}
 ),
 
-waves as (
-    select distinct period from {{ ref('int_survey__design') }}
-),
-
-members as (
-    {{ survey_breakdown_members() }}
-),
-
-scopes as (
-    select unnest([{% for scope in var('scopes') %}'{{ scope.name }}'{% if not loop.last %}, {% endif %}{% endfor %}]) as scope
-),
+{{ survey_cell_axes() }},
 
 registry_cells as (
     {{ quantile_statistics() }}
