@@ -45,8 +45,10 @@ def survey_model_seconds(run_results: Path) -> tuple[float, int]:
 
 
 def _survey(result: dict) -> bool:
-    # run_results has no file path; the model's name says its folder (int_survey__*)
-    return result["unique_id"].split(".")[-1].startswith("int_survey__")
+    # run_results has no file path; the model's name says its folder (int_survey__*); the survey cells'
+    # complementary suppression is disclosure control, not estimation
+    name = result["unique_id"].split(".")[-1]
+    return name.startswith("int_survey__") and name != "int_survey__suppression"
 
 
 def write_microdata(home: Path, out: Path) -> tuple[int, int]:
@@ -67,10 +69,11 @@ def render(c: SurveyComparison) -> str:
     return f"""
 ## Survey estimation against R's survey package
 
-The same {c.respondents:,} respondents: the warehouse's dbt models of every published survey cell (value, se, df,
-interval: {c.warehouse_cells:,} published values, {c.warehouse_models} models, time summed over the models of the
-nightly job) against `Rscript {SCRIPT.name}` (`svyby`/`svyciprop(method = "beta")`, `svymean`, `svyquantile`
-Woodruff, `svytotal`) computing {c.r_cells:,} cells of {c.r_indicators} only, in one process including reading its CSV.
+The same {c.respondents:,} respondents. The warehouse: its {c.warehouse_models} dbt models of the survey cells
+(value, se, df, interval; {c.warehouse_cells:,} published values), their times in the nightly job summed (median
+over the rounds). R: `Rscript {SCRIPT.name}` (`svyby` with `svyciprop(method = "beta")`, `svymean`,
+`svyquantile` Woodruff, `svytotal`) computing {c.r_cells:,} cells of {c.r_indicators} only, in one process,
+reading its CSV included.
 
 | computation | cells | wall |
 | --- | --- | --- |
