@@ -257,6 +257,12 @@ SURVEY_KINDS: dict[str, Kind] = {
         _value("sense_happiness", lambda v, rng: np.array(_pick(rng, [0, 6, 7], v.size))),
     ),
     "training_hours_without_training": Kind(("training_hours_without_training",), _training_without),
+    # the sender numbered the questionnaires by the respondent's ID number
+    "respondent_id_personal_data": Kind(
+        ("respondent_id_personal_data",),
+        lambda sh, rows, rng, year: sh.override("respondent_id", rows, list(_col(sh, "id_number", rows))),
+        eligible=_has("id_number"),
+    ),
 }
 
 

@@ -9,7 +9,16 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
-from conftest import assert_nowhere_under, enterprise_rows, query, survey_rows, valid_id, write_csv, write_xlsx
+from conftest import (
+    assert_nowhere_under,
+    enterprise_rows,
+    quarantine_reasons,
+    query,
+    survey_rows,
+    valid_id,
+    write_csv,
+    write_xlsx,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -132,6 +141,30 @@ def test_a_quarantined_row_masks_personal_data_in_any_column(home: Home, tmp_pat
     assert masked["craftsman_title"] == MASK and masked["occupation_code"] == MASK
     assert masked["备注"] == f"电话 {MASK}" and masked["id_number"] == MASK
     assert masked["monthly_wage"] == "abc" and masked["respondent_id"] == "R00004"
+
+
+def test_personal_data_in_a_contract_column_sends_the_row_to_quarantine(home: Home, tmp_path: Path) -> None:
+    """An ID number as the questionnaire number, a phone number as the PSU, an ID number's digits as a design
+    weight (a number with no upper bound), an e-mail in an enterprise's name: each row is quarantined with
+    `<col>_personal_data`, the value masked there, and nothing of it reaches raw or any file of the home."""
+    digits_id = next(i for i in (valid_id("110101", "19900307", n) for n in range(1, 50)) if i[-1].isdigit())
+    rows = survey_rows(12)
+    rows[3]["respondent_id"] = ID_A
+    rows[5]["psu"] = "139 1234 5678"
+    rows[7]["design_weight"] = digits_id
+    ingest_file(home, write_csv(tmp_path / "s.csv", rows), "survey", "t")
+    companies = enterprise_rows(6)
+    companies[2]["enterprise_name"] = "某某机械厂 zhao.liu@example.com"
+    ingest_file(home, write_csv(tmp_path / "e.csv", companies), "enterprise", "t")
+    assert quarantine_reasons(home) == {
+        4: {"respondent_id_personal_data"},
+        6: {"psu_personal_data"},
+        8: {"design_weight_personal_data"},
+        3: {"enterprise_name_personal_data"},
+    }
+    masked = [json.loads(r[0]) for r in query(home, "SELECT row_masked FROM audit.quarantine ORDER BY row_number")]
+    assert {m.get("respondent_id") for m in masked} >= {MASK} and {m.get("psu") for m in masked} >= {MASK}
+    assert_nowhere_under(home, {ID_A, "13912345678", "139 1234 5678", digits_id, "zhao.liu@example.com"}, "")
 
 
 def _xlsx_with_form_lines(path: Path, rows: list[dict[str, str]], below: list[list[str]]) -> Path:

@@ -2,7 +2,9 @@
 above its header, a signature line below its data) and in the wrong contract column of a quarantined row.
 
 The contract's own personal columns are known by name: the ID number is hashed, contact fields are never stored
-(`wfm.ingest.pseudonym`, `wfm.ingest.staging`). Everything else a sender writes is free text, searched here for
+(`wfm.ingest.pseudonym`, `wfm.ingest.staging`). An ID number, phone number or e-mail address in one of the
+contract's free-text or number columns sends its row to quarantine (`holds_personal_sql`, reason
+`<col>_personal_data`), so that none reaches `raw`. Everything else a sender writes is free text, searched here for
 what looks personal, each found part replaced by `MASK`:
 
 - an ID number: a run of 18 digits (the last may be X) whose GB 11643 check character is right;
@@ -123,6 +125,26 @@ def scrub_sql(value: str) -> str:
     unlabel = sql_literal(f"{BS}1{BS}2{BS}4{BS}5{BS}6{MASK}")
     text = f"regexp_replace({text}, {sql_literal(LABELLED)}, {unlabel}, 'g')"
     return f"CASE WHEN regexp_matches({value}, {sql_literal(_PREFILTER)}) THEN {text} ELSE {value} END"
+
+
+#: what a value holding an ID number, a phone number or an e-mail address contains: the values that may hold one,
+#: before the dearer tests of `holds_personal_sql`
+_HINT = f"{_D}{{17}}|@|{_MOBILE}|{_LANDLINE}"
+
+
+def holds_personal_sql(value: str) -> str:
+    """SQL: whether the VARCHAR expression `value` holds an ID number (18 characters with a real birth date and
+    the right check character, so that a unified social credit code of digits is not taken for one), a phone
+    number or an e-mail address. For the contract's own columns: such a value in a column that is not for it
+    sends the row to quarantine, where it is masked. Needs the macros of `wfm.ingest.codes.install_sql`."""
+    ids = (
+        f"list_bool_or(list_transform(regexp_extract_all({value}, {sql_literal(ID_RUN)}), lambda r: length(r) = 18 "
+        f"AND id_valid(upper(translate(r, '{_FULL_WIDTH}', '{_ASCII}')))))"
+    )
+    return (
+        f"(regexp_matches({value}, {sql_literal(_HINT)}) AND (coalesce({ids}, false) "
+        f"OR regexp_matches({value}, {sql_literal(PHONE)}) OR regexp_matches({value}, {sql_literal(EMAIL)})))"
+    )
 
 
 def label_only_sql(value: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from wfm.contract import COLUMNS, RAW_TABLE, Column, Source
 from wfm.ingest.normalize import missing_to_null, nfkc_text, special_row, typed
+from wfm.ingest.personal import holds_personal_sql
 
 #: Cross-column rules of the contract: (reason code, condition on typed columns).
 CROSS_RULES: dict[str, list[tuple[str, str]]] = {
@@ -90,6 +91,33 @@ CODE_RULES: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+#: Columns whose values are checked against a format or code list of their own: an ID or phone number there is
+#: refused by that rule (and masked in the quarantine), so the personal-data rule leaves them alone.
+FORMAT_CHECKED = {
+    "survey_wave",
+    "report_period",
+    "region_code",
+    "employer_uscc",
+    "uscc",
+    "industry_code",
+    "occupation_code",
+    "submitted_at",
+}
+
+
+def personal_rule(col: Column) -> tuple[str, str] | None:
+    """(`<col>_personal_data`, condition) for a free-text or number column of the contract: an ID number, phone
+    number or e-mail address in it. A number column's value is tested only from 11 characters on (the shortest
+    phone number), which spares nearly every value the test."""
+    if col.kind == "personal" or col.name in FORMAT_CHECKED or col.kind not in ("text", "int", "number"):
+        return None
+    value = f'"{col.name}"'
+    condition = holds_personal_sql(value)
+    if col.kind != "text":
+        condition = f"length({value}) >= 11 AND {condition}"
+    return (f"{col.name}_personal_data", condition)
+
+
 #: What makes a row a duplicate: the key, and the reason code given to every occurrence after the first.
 DUPLICATE_KEY: dict[str, tuple[tuple[str, ...], str]] = {
     "survey": (("survey_wave", "respondent_id"), "respondent_id_duplicate"),
@@ -126,6 +154,8 @@ def checked_sql(source: Source, text_table: str, present: list[str]) -> str:
         expr, problems, steps = typed(col, f'"{col.name}"')
         typed_cols.append(f'{expr} AS "{col.name}"')
         value_problems += problems
+        if (rule := personal_rule(col)) is not None:
+            value_problems.append(rule)
         parses += steps
     key, dup_code = DUPLICATE_KEY[source]
 
