@@ -19,8 +19,6 @@ import duckdb
 from wfm.config import WAREHOUSE_FILE
 from wfm_tools.survey_oracle import SCRIPT, microdata
 
-SURVEY_MODELS = "models/intermediate/survey/"
-
 
 @dataclass
 class SurveyComparison:
