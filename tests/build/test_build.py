@@ -381,7 +381,8 @@ def test_no_view_holds_the_vintage(two_builds):
 
 def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds, tmp_path):
     """A data test tagged project_only checks what the SQL decides itself (accepted_values of a CASE of
-    literals or of a seed's column, not_null of a coalesce), so its outcome cannot change without the project,
+    literals or of a seed's column, not_null of a coalesce, the keys of a table built from seeds alone such as
+    code_labels), so its outcome cannot change without the project,
     and a changed project makes the build full: incremental builds leave these tests out, full builds run
     every one of them."""
     warehouse = tmp_path / "warehouse.duckdb"
@@ -397,7 +398,7 @@ def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds,
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     tagged = {uid: node for uid, node in manifest["nodes"].items() if "project_only" in node["tags"]}
     kinds = {node["test_metadata"]["name"] for node in tagged.values()}
-    assert tagged and kinds <= {"accepted_values", "not_null"}
+    assert tagged and kinds <= {"accepted_values", "not_null", "unique_combination"}
     assert ran["incremental"] and not set(tagged) & ran["incremental"]
     assert set(tagged) <= ran["full"]
 
