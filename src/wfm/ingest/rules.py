@@ -114,7 +114,7 @@ def personal_rule(col: Column) -> tuple[str, str] | None:
     value = f'"{col.name}"'
     condition = holds_personal_sql(value)
     if col.kind != "text":
-        condition = f"length({value}) >= 11 AND {condition}"
+        condition = f"CASE WHEN length({value}) >= 11 THEN {condition} ELSE false END"
     return (f"{col.name}_personal_data", condition)
 
 
@@ -127,7 +127,9 @@ DUPLICATE_KEY: dict[str, tuple[tuple[str, ...], str]] = {
 
 def _reasons_sql(conditions: list[tuple[str, str]]) -> str:
     """SQL for the comma-separated codes of the conditions that hold (NULL conditions do not hold)."""
-    parts = [f"CASE WHEN coalesce(({cond}), false) THEN '{code}' END" for code, cond in conditions if cond]
+    # CASE WHEN, not coalesce(cond, false): a NULL condition does not hold either way, and as a CASE's condition
+    # DuckDB evaluates an AND's later terms only for the rows its earlier ones let through
+    parts = [f"CASE WHEN ({cond}) THEN '{code}' END" for code, cond in conditions if cond]
     return f"concat_ws(',', {', '.join(parts)})"
 
 
