@@ -43,6 +43,7 @@ class Stack:
     root: Path
     executor: str = "local"
     workers: int = 2
+    concurrency: int = 2  # tasks each Celery worker runs at once
     pg_port: int = 55432
     api_port: int = 28080
     redis_port: int = 56379
@@ -56,6 +57,7 @@ class Stack:
             root=root,
             executor=(executor or env.get("EXECUTOR") or "local").lower(),
             workers=int(env.get("WFM_STACK_WORKERS", "2")),
+            concurrency=int(env.get("WFM_STACK_WORKER_CONCURRENCY", "2")),
             pg_port=int(env.get("WFM_STACK_PG_PORT", "55432")),
             api_port=int(env.get("WFM_STACK_API_PORT", "28080")),
             redis_port=int(env.get("WFM_STACK_REDIS_PORT", "56379")),
@@ -139,7 +141,7 @@ class Stack:
         if self.executor == "celery":
             env["AIRFLOW__CELERY__BROKER_URL"] = self.redis.url
             env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+postgresql+psycopg2://{db}"
-            env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = "2"
+            env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(self.concurrency)
         # the settings of the pipeline given to `make up` (WFM_SETTLE_SECONDS, WFM_UMASK ...) go to the tasks too;
         # the HMAC key goes to the Airflow connection instead (`_connection`)
         env.update({k: v for k, v in os.environ.items() if k.startswith("WFM_") and k not in env | _NOT_PASSED})
@@ -229,15 +231,26 @@ def up(stack: Stack) -> int:
     _airflow(stack, full, "pools", "set", *POOL)
     _connection(stack, full)
     _write_env(stack, env)
+    wanted = commands(stack)
+    # workers beyond WFM_STACK_WORKERS, from an earlier `make up` with more
+    extra = processes.stop(stack.pids, [n for n in processes.running(stack.pids) if _worker(n) and n not in wanted])
+    logged = {name: _log_size(stack, name) for name in wanted if _worker(name)}
     started = [
         name
-        for name, argv in commands(stack).items()
+        for name, argv in wanted.items()
         if not processes.alive(stack.pids, name) and processes.start(name, argv, full, stack.pids, stack.logs)
     ]
-    print(f"[3/4] started: {', '.join(started) or 'nothing (all running)'}; waiting until healthy")
+    stopped = f"; stopped: {', '.join(extra)}" if extra else ""
+    print(f"[3/4] started: {', '.join(started) or 'nothing (all running)'}{stopped}; waiting until healthy")
     _wait_healthy(stack)
+    _wait_ready(stack, {name: logged[name] for name in started if name in logged})
     _unpause(stack)
-    print(f"""[4/4] the stack is up ({env["AIRFLOW__CORE__EXECUTOR"]})
+    workers = ""
+    if stack.executor == "celery":
+        workers = (
+            f"; Celery workers: {stack.workers}, tasks at once in each: {env['AIRFLOW__CELERY__WORKER_CONCURRENCY']}"
+        )
+    print(f"""[4/4] the stack is up ({env["AIRFLOW__CORE__EXECUTOR"]}{workers})
 
   Airflow UI and REST API: {stack.url}   login: admin / {stack.secrets()["admin_password"]}
   warehouse home (WFM_HOME): {home.root}
@@ -285,6 +298,33 @@ def _wait_healthy(stack: Stack, timeout: float = 240.0) -> None:
                 pass
         time.sleep(2)
     raise SystemExit(f"the stack did not become healthy in {timeout:.0f} s; logs in {stack.logs}")
+
+
+def _worker(name: str) -> bool:
+    return name.startswith("worker-")
+
+
+def _log_size(stack: Stack, name: str) -> int:
+    log = stack.logs / f"{name}.log"
+    return log.stat().st_size if log.exists() else 0
+
+
+def _wait_ready(stack: Stack, since: dict[str, int], timeout: float = 240.0) -> None:
+    """Until each Celery worker just started has logged Celery's `<name> ready.` (it consumes from the broker) in
+    its log after `since[name]` bytes: a night triggered sooner would find only the workers that were quicker."""
+    deadline = time.monotonic() + timeout
+    waiting = dict(since)
+    while waiting and time.monotonic() < deadline:
+        for name, offset in list(waiting.items()):
+            with (stack.logs / f"{name}.log").open("rb") as log:
+                log.seek(offset)
+                if b" ready." in log.read():
+                    del waiting[name]
+            if name in waiting and not processes.alive(stack.pids, name):
+                raise SystemExit(f"Airflow's {name} stopped; full log: {stack.logs / name}.log")
+        time.sleep(1)
+    if waiting:
+        raise SystemExit(f"{', '.join(waiting)} not ready in {timeout:.0f} s; logs in {stack.logs}")
 
 
 def _unpause(stack: Stack) -> None:
