@@ -35,6 +35,9 @@ KEPT_SECTIONS = (
     # written by `python -m wfm_tools.stack_bench`
     "## The night under Airflow's scheduler (demo scale)",
     "## The night under Airflow's scheduler (national scale)",
+    # written by `python -m wfm_tools.stack_bench --executor celery --workers 1,2`
+    "## Celery workers at demo scale",
+    "## Celery workers at national scale",
     # written by `make bench-history`
     "## History at scale",
 )
