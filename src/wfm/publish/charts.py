@@ -162,23 +162,29 @@ def by_province_intervals(chart: str, cells: Sequence[Cell], national: Cell | No
                 _no_figure(ax, left, y, chart, cell)
                 continue
             low_reliability = cell.low_reliability
-            xerr = None
+            colour = GREY if low_reliability else BLUE
             if cell.lower is not None and cell.upper is not None:
-                xerr = [[cell.value - cell.lower], [cell.upper - cell.value]]
-            point, _, bars = ax.errorbar(
-                cell.value,
-                y,
-                xerr=xerr,
-                fmt="o",
+                # the interval as one line with end ticks: a plain Line2D per cell draws several times faster
+                # than an errorbar container, and the chart has one per province and indicator
+                ax.plot(
+                    [cell.lower, cell.upper],
+                    [y, y],
+                    color=colour,
+                    lw=1,
+                    marker="|",
+                    ms=4,
+                    gid=element_id("interval", chart, cell.member),
+                )
+            ax.plot(
+                [cell.value],
+                [y],
+                marker="o",
                 ms=4,
-                capsize=2,
-                lw=1,
-                color=GREY if low_reliability else BLUE,
+                ls="none",
+                color=colour,
                 mfc="white" if low_reliability else BLUE,
+                gid=element_id("cell", chart, cell.member),  # the estimate; its interval has its own id
             )
-            point.set_gid(element_id("cell", chart, cell.member))  # the estimate; its interval has its own id
-            for bar in bars:
-                bar.set_gid(element_id("interval", chart, cell.member))
             if low_reliability:
                 ax.annotate(
                     "U",
