@@ -384,23 +384,36 @@ def test_the_tests_the_project_alone_decides_run_in_full_builds_only(two_builds,
     literals or of a seed's column, not_null of a coalesce, the keys of a table built from seeds alone such as
     code_labels), so its outcome cannot change without the project,
     and a changed project makes the build full: incremental builds leave these tests out, full builds run
-    every one of them."""
+    every one of them. A model so tagged (code_labels) is computed from seeds alone, and is left out with its
+    tests the same way."""
     warehouse = tmp_path / "warehouse.duckdb"
     warehouse.write_bytes(two_builds["warehouse"].read_bytes())
     new_quarter = enterprise_rows(np.random.default_rng(17)).assign(report_period="2026Q1")
     load(warehouse, "raw.enterprise_returns", new_quarter, "enterprise-3")
     target = dbt_paths(warehouse)[0]
-    ran = {}
+    ran, ran_nodes = {}, {}
     for mode, options in (("incremental", {}), ("full", {"full_refresh": True, "unit_tests": False})):
         assert build(warehouse, **options).mode == mode
         results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-        ran[mode] = {result["unique_id"] for result in results if result["unique_id"].startswith("test.")}
+        ran_nodes[mode] = {result["unique_id"] for result in results}
+        ran[mode] = {uid for uid in ran_nodes[mode] if uid.startswith("test.")}
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     tagged = {uid: node for uid, node in manifest["nodes"].items() if "project_only" in node["tags"]}
-    kinds = {node["test_metadata"]["name"] for node in tagged.values()}
-    assert tagged and kinds <= {"accepted_values", "not_null", "unique_combination"}
-    assert ran["incremental"] and not set(tagged) & ran["incremental"]
-    assert set(tagged) <= ran["full"]
+    tests = {uid: node for uid, node in tagged.items() if node["resource_type"] == "test"}
+    kinds = {node["test_metadata"]["name"] for node in tests.values()}
+    assert tests and kinds <= {"accepted_values", "not_null", "unique_combination"}
+    assert ran["incremental"] and not set(tests) & ran["incremental"]
+    assert set(tests) <= ran["full"]
+    # a model tagged so is computed from seeds alone, and neither it nor its tests run in incremental builds
+    models = {uid: node for uid, node in tagged.items() if node["resource_type"] == "model"}
+    assert models
+    for uid, node in models.items():
+        assert all(parent.startswith("seed.") for parent in node["depends_on"]["nodes"]), uid
+        assert uid not in ran_nodes["incremental"] and uid in ran_nodes["full"]
+        model_tests = {
+            t for t, n in manifest["nodes"].items() if n["resource_type"] == "test" and uid in n["depends_on"]["nodes"]
+        }
+        assert model_tests and not model_tests & ran["incremental"]
 
 
 def test_a_full_build_drops_the_tables_of_models_the_project_no_longer_has(two_builds, tmp_path):

@@ -4,6 +4,9 @@
     scopes and the breakdowns themselves. From the reference code lists (provinces, industry sections, sex,
     skill levels) and the seed fixed_code_labels for the lists fixed in the models (age groups, ownership, size
     classes …). -#}
+{#- From seeds alone: only a change of the project changes it, and that makes the build full; incremental
+    builds leave it as the last full build made it (tag project_only, wfm.build.dbt). -#}
+{{ config(tags=['project_only']) }}
 
 with
 
