@@ -424,7 +424,9 @@ def write_sdmx_csv(
     join = f" LEFT JOIN {registry} r ON r.indicator_code = s.indicator_code" if registry and not changes else ""
     rows = f"{source} s{join}"
     select = ", ".join(f"{value} AS {c.id}" for c, value in components)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW sdmx_rows AS SELECT {select} FROM {rows}")
+    sort = ", ".join(f"s.{column}" for column in order)
+    # Made once, in the file's order, then checked and rendered (a temporary table keeps its insertion order).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sdmx_rows AS SELECT {select} FROM {rows} ORDER BY {sort}")
     _check_codes(con, structures, [c for c, _ in components])
     figures = [c.id for c, _ in components if c.id in SDMX_FIGURES]
     leak = con.execute(
@@ -434,9 +436,12 @@ def write_sdmx_csv(
     if leak:
         raise WfmError(f"refusing to write {path.name}: suppressed cell carries a figure", rule="disclosure")
     columns = [name for name, _ in fixed] + [c.id for c, _ in components]
-    cells = [value for _, value in fixed] + [_cell_sql(c, value) for c, value in components]
-    sort = ", ".join(f"s.{column}" for column in order)
-    rendered_csv(con, path, columns, cells, rows, sort, bom=False, eol="\n")
+    cells = [value for _, value in fixed] + [_cell_sql(c, c.id) for c, _ in components]
+    texts = [False] * len(fixed) + [c.dtype in ("String", "ObservationalTimePeriod") for c, _ in components]
+    try:
+        rendered_csv(con, path, columns, cells, "sdmx_rows", "rowid", bom=False, eol="\n", texts=texts)
+    finally:
+        con.execute("DROP TABLE sdmx_rows")
 
 
 def _check_codes(con: duckdb.DuckDBPyConnection, structures: Structures, concepts: Sequence[Concept]) -> None:

@@ -69,8 +69,15 @@ def query_csv(
     Chinese), text defused, numbers as numbers, as `csv.writer` writes the Python values."""
     described = con.execute(f"DESCRIBE {query}").fetchall()
     columns = [r[0] for r in described]
-    cells = [python_text_sql(ident(name), dtype) for name, dtype, *_ in described]
-    rendered_csv(con, path, columns, cells, f"({query})", order, bom=bom, eol=eol)
+    cells = ", ".join(f"{python_text_sql(ident(name), dtype)} AS {ident(name)}" for name, dtype, *_ in described)
+    texts = [dtype == "VARCHAR" for _, dtype, *_ in described]
+    # Rendered once, in the file's order (a temporary table keeps its insertion order), then quoted and joined.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT {cells} FROM ({query}) ORDER BY {order}")
+    try:
+        names = [ident(c) for c in columns]
+        rendered_csv(con, path, columns, names, "csv_rows", "rowid", bom=bom, eol=eol, texts=texts)
+    finally:
+        con.execute("DROP TABLE csv_rows")
 
 
 def rendered_csv(
@@ -83,12 +90,18 @@ def rendered_csv(
     *,
     bom: bool,
     eol: str,
+    texts: Sequence[bool] | None = None,
 ) -> None:
     """CSV in `path` whose cells are the SQL text expressions `cells` over `source` (NULL: an empty cell), rows
     sorted by `order`: a cell is quoted when it holds `,`, `"` or a character of `eol`, as Python's `csv` module
-    does with that line end (pandas' `to_csv` uses LF, and so leaves a lone CR unquoted)."""
+    does with that line end (pandas' `to_csv` uses LF, and so leaves a lone CR unquoted). `texts` says which
+    cells may hold such a character (default all); the others (numbers, dates, statuses) are not searched."""
     specials = ',"' + "".join(sorted(set(eol)))
-    quoted = [_quoted_sql(f"coalesce({cell}, '')", specials) for cell in cells]
+    texts = [True] * len(cells) if texts is None else texts
+    quoted = [
+        _quoted_sql(f"coalesce({cell}, '')", specials) if text else f"coalesce({cell}, '')"
+        for cell, text in zip(cells, texts, strict=True)
+    ]
     line = " || ',' || ".join(quoted) if quoted else "''"
     lines = con.sql(f"SELECT {line} AS line FROM {source} ORDER BY {order}")
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
