@@ -81,13 +81,14 @@ def test_csv_is_what_python_csv_writer_writes(tmp_path: Path) -> None:
             )
         )
     con.executemany("INSERT INTO t VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    expected = tmp_path / "expected.csv"
-    cur = con.execute("SELECT * FROM t ORDER BY k")
-    python_csv(expected, [d[0] for d in cur.description], cur.fetchall())
-    written = tmp_path / "written.csv"
-    query_csv(con, written, "SELECT * FROM t", "k")
-    assert written.read_bytes() == expected.read_bytes()
-    assert written.read_bytes().startswith(b"\xef\xbb\xbf")
+    for order in ("k", "txt, k", "x, k"):  # sorted by the values, not by their text in the file
+        expected = tmp_path / "expected.csv"
+        cur = con.execute(f"SELECT * FROM t ORDER BY {order}")
+        python_csv(expected, [d[0] for d in cur.description], cur.fetchall())
+        written = tmp_path / "written.csv"
+        query_csv(con, written, "SELECT * FROM t", order)
+        assert written.read_bytes() == expected.read_bytes(), order
+        assert written.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
 def pysdmx_csv(

@@ -65,14 +65,16 @@ def _header(columns: Sequence[str], specials: str) -> str:
 def query_csv(
     con: duckdb.DuckDBPyConnection, path: Path, query: str, order: str, *, bom: bool = True, eol: str = "\r\n"
 ) -> None:
-    """The rows of `query`, sorted by `order`, as CSV in `path`: UTF-8 (with a BOM, so that Excel reads the
-    Chinese), text defused, numbers as numbers, as `csv.writer` writes the Python values."""
+    """The rows of `query`, sorted by its columns `order` (names, comma-separated), as CSV in `path`: UTF-8
+    (with a BOM, so that Excel reads the Chinese), text defused, numbers as numbers, as `csv.writer` writes the
+    Python values."""
     described = con.execute(f"DESCRIBE {query}").fetchall()
     columns = [r[0] for r in described]
     cells = ", ".join(f"{python_text_sql(ident(name), dtype)} AS {ident(name)}" for name, dtype, *_ in described)
     texts = [dtype == "VARCHAR" for _, dtype, *_ in described]
     # Rendered once, in the file's order (a temporary table keeps its insertion order), then quoted and joined.
-    con.execute(f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT {cells} FROM ({query}) ORDER BY {order}")
+    sort = ", ".join(f"q.{c.strip()}" for c in order.split(","))  # the query's columns, not the rendered ones
+    con.execute(f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT {cells} FROM ({query}) q ORDER BY {sort}")
     try:
         names = [ident(c) for c in columns]
         rendered_csv(con, path, columns, names, "csv_rows", "rowid", bom=bom, eol=eol, texts=texts)
