@@ -328,7 +328,12 @@ def test_an_incremental_build_equals_a_full_one(two_builds, tmp_path):
     assert (result.periods, result.skipped) == ({"survey": ["2026Q1"], "enterprise": []}, ["enterprise"])
     incremental = published(warehouse)
     assert set(incremental["period"]) == {"2025", "2026Q1"}
+    # secondary suppression, incremental by period too: each period's cells once, the pattern a full build gives
+    suppression = "select * from intermediate.int_enterprise__suppression order by all"
+    suppressed = query(warehouse, suppression)
+    assert set(suppressed["period"]) == {"2025", "2026Q1"}
     assert build(warehouse, run_id="fifth", full_refresh=True, unit_tests=False).mode == "full"
+    pd.testing.assert_frame_equal(suppressed, query(warehouse, suppression))
     kinds = {r["unique_id"].split(".")[0] for r in json.loads(run_results.read_text())["results"]}
     assert "unit_test" not in kinds and {"seed", "model", "test"} <= kinds  # as the nightly job builds
     full = published(warehouse)

@@ -6,7 +6,9 @@ cell (int_enterprise__disclosure, conf_status C), the cheapest set of further ce
 sensitive figures move by their protection levels (seed publication_rules: protection_pct, and the dominance
 rule's upper protection) while every published figure, every relation of the seeds published_magnitudes and
 additive_breakdowns and every magnitude's non-negativity hold. Those cells get conf_status D. Each period and
-scope is one system; every build recomputes them all.
+scope is one system, and no relation links two periods: the table is incremental by period like the cells it
+reads (macro incremental_by_period), and an incremental build of wfm.build solves the systems of the periods it
+lists in audit.build_periods only, leaving the others' rows as the build that solved them left them.
 
 A cell the last publication showed (the marts as the previous build left them, indicator_revisions included)
 with the figures it still has cannot be hidden again: the suppression works around it, and reuses first the
@@ -26,8 +28,13 @@ from wfm.disclosure.publication import previous
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
+    dbt.config(materialized="incremental", incremental_strategy="delete+insert", unique_key="period")
+    dbt.config(on_schema_change="fail")
     relation = dbt.ref("int_enterprise__disclosure")
+    if dbt.is_incremental and str(dbt.config.get("wfm_incremental")).lower() == "true":
+        # the periods wfm.build recomputes (period_filter of the SQL models), joined: they come from deliveries
+        built = dbt.source("audit", "build_periods").filter("source = 'enterprise'").project("period").distinct()
+        relation = relation.join(built, "period")
     if not relation.limit(1).fetchall():
         # no cell: an empty table with the columns typed, as DuckDB cannot type empty pandas columns
         return relation.project("* exclude (conf_status), conf_status as primary_status, conf_status")
