@@ -187,3 +187,46 @@ def test_suppression_is_reproducible(nights):
     build(home.warehouse, full_refresh=True)
     after = read(home, "SELECT * FROM intermediate.int_enterprise__suppression ORDER BY ALL")
     pd.testing.assert_frame_equal(before, after)
+
+
+def test_the_audit_solves_again_only_the_systems_that_changed(nights, tmp_path, monkeypatch):
+    """Each source, period and scope is a system of its own: a publication whose system is as the last audit saw
+    it keeps that audit's rows, one that changed is solved again, and the result equals an audit from scratch."""
+    from wfm.disclosure import publication
+
+    home = nights[SEEDS[2]]
+    warehouse = tmp_path / "warehouse.duckdb"
+    warehouse.write_bytes(home.warehouse.read_bytes())
+    solved = []
+    audit = publication.audit
+
+    def recording(cells, *args, **kwargs):
+        solved.extend(sorted(set(zip(cells["period"], cells["scope"], strict=True))))
+        return audit(cells, *args, **kwargs)
+
+    monkeypatch.setattr(publication, "audit", recording)
+    con = duckdb.connect(str(warehouse))
+    try:
+        unchanged = publication.audit_warehouse(con)
+        assert solved == []  # as the night's own audit left it
+        stored = last_audit(home).loc[:, unchanged.columns]
+        pd.testing.assert_frame_equal(in_order(unchanged), in_order(stored), check_dtype=False)
+        period, scope = con.execute(
+            "SELECT period, scope FROM intermediate.int_enterprise__suppression WHERE conf_status = 'C' LIMIT 1"
+        ).fetchone()
+        # readers are shown one more free cell of that system: its audit must be solved again, and only it
+        con.execute(
+            "UPDATE marts.indicator_values SET numerator = numerator + 1 WHERE source = 'E' AND period = ? "
+            "AND scope = ? AND conf_status = 'F' AND numerator IS NOT NULL AND breakdown = 'national'",
+            [period, scope],
+        )
+        changed = publication.audit_warehouse(con)
+        assert set(solved) == {(period, scope)}
+        con.execute("DROP TABLE audit.disclosure_audit_systems")
+        pd.testing.assert_frame_equal(in_order(changed), in_order(publication.audit_warehouse(con)), check_dtype=False)
+    finally:
+        con.close()
+
+
+def in_order(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(frame.columns)).reset_index(drop=True)

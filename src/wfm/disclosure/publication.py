@@ -6,11 +6,18 @@ and the earlier vintages kept in marts.indicator_revisions where they still equa
 published_magnitudes and the publication rules, and computes every sensitive figure's feasibility interval
 (wfm.disclosure.audit). `record` stores the result in `audit.disclosure_audit`; `refusal` is the message that
 stops a publication when any figure lies inside its protection.
+
+Each source, period and scope is a system of its own, and its audit a function of its cells (true figures,
+statuses, what readers see), the seeds, the rules and this package's code alone. So a system whose fingerprint
+of those equals the one `record` stored for the last audit keeps that audit's rows, and only the systems that
+changed are solved again: with years of history, a night that brings one quarter audits that quarter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -23,6 +30,7 @@ from wfm.disclosure.control import (
     rules_mapping,
     source_links,
 )
+from wfm.warehouse import transaction
 
 #: Where dbt builds the models and seeds the audit reads (dbt_project.yml).
 INTERMEDIATE, MARTS, REFERENCE = "intermediate", "marts", "reference"
@@ -115,7 +123,8 @@ def previous(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, source: str) -
 
 def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """One row per sensitive figure of either source (AUDIT_COLUMNS and `source`); empty when the warehouse
-    has no suppression models yet."""
+    has no suppression models yet. The systems unchanged since the last audit keep its rows (module docstring);
+    the fingerprint of every system is in `result.attrs["systems"]` for `record`."""
     needed = [(INTERMEDIATE, "int_enterprise__suppression"), (INTERMEDIATE, "int_survey__suppression")]
     needed += [(MARTS, "indicator_values"), (MARTS, "indicator_revisions")]
     needed += [(REFERENCE, "published_magnitudes"), (REFERENCE, "additive_breakdowns")]
@@ -125,10 +134,21 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     links = con.execute(f"SELECT * FROM {REFERENCE}.published_magnitudes").df()
     additive = con.execute(f"SELECT * FROM {REFERENCE}.additive_breakdowns").df()
     restricted = con.execute(f"SELECT * FROM {REFERENCE}.restricted_magnitudes").df()
-    rules = rules_mapping(con.execute(f"SELECT rule, value FROM {REFERENCE}.publication_rules").df())
-    frames = []
+    rules_frame = con.execute(f"SELECT rule, value FROM {REFERENCE}.publication_rules ORDER BY rule").df()
+    rules = rules_mapping(rules_frame)
+    known = _last_systems(con)
+    frames, systems = [], []
     for source, cells_sql in CELLS.items():
         cells = shown(con, cells_sql, source)
+        inputs = _fingerprint(_CODE, links, additive, restricted, rules_frame, source)
+        prints = {
+            key: _fingerprint(inputs, group.sort_values(list(group.columns)).reset_index(drop=True))
+            for key, group in cells.groupby(SYSTEM, sort=True)
+        }
+        systems += [(source, *key, value) for key, value in prints.items()]
+        kept = [key for key, value in prints.items() if known.get((source, *key), (None,))[0] == value]
+        changed = ~cells.set_index(SYSTEM).index.isin(kept)
+        cells = cells[changed].reset_index(drop=True)
         published = cells["published"].astype(bool)
         result = audit(
             cells,
@@ -139,7 +159,56 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             restricted_magnitudes(restricted, source),
         )
         frames.append(result.assign(source=source))
-    return pd.concat(frames, ignore_index=True)[["source", *AUDIT_COLUMNS]]
+        if kept:
+            frames.append(_kept_rows(con, source, [known[(source, *key)][1] for key in kept], kept))
+    result = pd.concat(frames, ignore_index=True)[["source", *AUDIT_COLUMNS]]
+    result = result.sort_values(["source", *SYSTEM], kind="stable", ignore_index=True)
+    result.attrs["systems"] = pd.DataFrame(systems, columns=["source", *SYSTEM, "fingerprint"])
+    return result
+
+
+#: One system of the audit (with the source).
+SYSTEM = ["period", "scope"]
+#: The code that computes an audit: a change of it changes every fingerprint.
+_CODE = b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
+
+
+def _fingerprint(*parts: object) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            digest.update(repr(list(part.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        else:
+            digest.update(repr(part).encode() if not isinstance(part, bytes) else part)
+    return digest.hexdigest()
+
+
+def _last_systems(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
+    """(source, period, scope) → (fingerprint, version) of the last audit's systems; empty before the first."""
+    if not _present(con, "audit", "disclosure_audit_systems"):
+        return {}
+    rows = con.execute("""
+        SELECT source, period, scope, fingerprint, version FROM audit.disclosure_audit_systems
+        WHERE version = (SELECT version FROM audit.disclosure_audit_systems ORDER BY audited_at DESC LIMIT 1)
+    """).fetchall()
+    return {(source, period, scope): (value, version) for source, period, scope, value, version in rows}
+
+
+def _kept_rows(
+    con: duckdb.DuckDBPyConnection, source: str, versions: list[str], kept: list[tuple[str, str]]
+) -> pd.DataFrame:
+    """The rows the last audit stored for the systems `kept` of `source`."""
+    keys = pd.DataFrame(kept, columns=SYSTEM).assign(version=versions)
+    con.register("disclosure_kept", keys)
+    try:
+        return con.execute(
+            f"""SELECT a.source, {", ".join(f"a.{c}" for c in AUDIT_COLUMNS)} FROM audit.disclosure_audit AS a
+                JOIN disclosure_kept AS k USING (version, period, scope) WHERE a.source = ?""",
+            [source],
+        ).df()
+    finally:
+        con.unregister("disclosure_kept")
 
 
 def record(con: duckdb.DuckDBPyConnection, result: pd.DataFrame, version: str) -> None:
@@ -161,12 +230,29 @@ def record(con: duckdb.DuckDBPyConnection, result: pd.DataFrame, version: str) -
           exact BOOLEAN,
           protected BOOLEAN
         )""")
-    frame = result.assign(version=version, audited_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    con.execute("""
+        CREATE TABLE IF NOT EXISTS audit.disclosure_audit_systems (
+          version VARCHAR NOT NULL,          -- the publication audited
+          audited_at TIMESTAMP NOT NULL,
+          source VARCHAR NOT NULL, period VARCHAR, scope VARCHAR,
+          fingerprint VARCHAR NOT NULL       -- of what the system's audit is computed from
+        )""")
+    audited_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    frame = result.assign(version=version, audited_at=audited_at)
+    systems = result.attrs.get("systems")
+    systems = systems if systems is not None else pd.DataFrame(columns=["source", *SYSTEM, "fingerprint"])
+    systems = systems.assign(version=version, audited_at=audited_at)
     con.register("disclosure_audit_frame", frame)
+    con.register("disclosure_audit_systems_frame", systems)
     try:
-        con.execute("INSERT INTO audit.disclosure_audit BY NAME SELECT * FROM disclosure_audit_frame")
+        with transaction(con):
+            con.execute("INSERT INTO audit.disclosure_audit BY NAME SELECT * FROM disclosure_audit_frame")
+            con.execute(
+                "INSERT INTO audit.disclosure_audit_systems BY NAME SELECT * FROM disclosure_audit_systems_frame"
+            )
     finally:
         con.unregister("disclosure_audit_frame")
+        con.unregister("disclosure_audit_systems_frame")
 
 
 def summary(result: pd.DataFrame) -> str:
