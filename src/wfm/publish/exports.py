@@ -27,11 +27,10 @@ from pathlib import Path
 
 import duckdb
 
-from wfm.errors import WfmError
 from wfm.publish.bulletin import write_bulletin
 from wfm.publish.bulletin_read import Target
 from wfm.publish.excel import Rules, write_excel
-from wfm.publish.safety import FIGURES
+from wfm.publish.safety import FIGURES, check_no_suppressed_figures_sql
 from wfm.publish.sdmx import sdmx_structures, structure_ml, write_sdmx_csv
 from wfm.publish.text import query_csv
 from wfm.warehouse import sql_literal
@@ -61,12 +60,7 @@ def _mask(con: duckdb.DuckDBPyConnection, table: str = "indicator_values") -> st
     replace = ", ".join(f"CASE WHEN conf_status IN ('C', 'D') THEN NULL ELSE {c} END AS {c}" for c in figures)
     view = "masked" if table == "indicator_values" else f"masked_{table}"
     con.execute(f"CREATE TEMP VIEW {view} AS SELECT * REPLACE ({replace}) FROM snap.{table}")
-    leak = con.execute(
-        f"SELECT count(*) FROM {view} WHERE conf_status IN ('C', 'D') "
-        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
-    ).fetchall()[0][0]
-    if leak:
-        raise WfmError(f"refusing to write {table}: suppressed cell carries a figure", rule="disclosure")
+    check_no_suppressed_figures_sql(con, view, figures, table)
     return view
 
 

@@ -41,5 +41,20 @@ def check_no_suppressed_figures(
             raise WfmError(f"refusing to write {what}: suppressed cell carries a figure", row=n, rule="disclosure")
 
 
+def check_no_suppressed_figures_sql(
+    con: Any, relation: str, figures: Sequence[str], what: str, status: str = "conf_status"
+) -> None:
+    """`check_no_suppressed_figures` on a DuckDB relation of the export being written (names the project's own:
+    a view or temporary table and its figure columns)."""
+    if not figures:
+        return
+    leak = con.execute(
+        f"SELECT count(*) FROM {relation} WHERE {status} IN ('C', 'D') "
+        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
+    ).fetchall()[0][0]
+    if leak:
+        raise WfmError(f"refusing to write {what}: suppressed cell carries a figure", rule="disclosure")
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and value != value)  # NaN

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from wfm.errors import WfmError
-from wfm.publish.safety import SDMX_FIGURES
+from wfm.publish.safety import SDMX_FIGURES, check_no_suppressed_figures_sql
 from wfm.publish.text import defuse_sql, rendered_csv
 from wfm.warehouse import sql_literal
 
@@ -429,12 +429,7 @@ def write_sdmx_csv(
     con.execute(f"CREATE OR REPLACE TEMP TABLE sdmx_rows AS SELECT {select} FROM {rows} ORDER BY {sort}")
     _check_codes(con, structures, [c for c, _ in components])
     figures = [c.id for c, _ in components if c.id in SDMX_FIGURES]
-    leak = con.execute(
-        f"SELECT count(*) FROM sdmx_rows WHERE CONF_STATUS IN ('C', 'D') "
-        f"AND ({' OR '.join(f'{c} IS NOT NULL' for c in figures)})"
-    ).fetchall()[0][0]
-    if leak:
-        raise WfmError(f"refusing to write {path.name}: suppressed cell carries a figure", rule="disclosure")
+    check_no_suppressed_figures_sql(con, "sdmx_rows", figures, path.name, status="CONF_STATUS")
     columns = [name for name, _ in fixed] + [c.id for c, _ in components]
     cells = [value for _, value in fixed] + [_cell_sql(c, c.id) for c, _ in components]
     texts = [False] * len(fixed) + [c.dtype in ("String", "ObservationalTimePeriod") for c, _ in components]
