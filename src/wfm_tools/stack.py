@@ -233,8 +233,8 @@ def up(stack: Stack) -> int:
     _write_env(stack, env)
     wanted = commands(stack)
     # workers beyond WFM_STACK_WORKERS, from an earlier `make up` with more
-    extra = processes.stop(stack.pids, [n for n in processes.running(stack.pids) if _worker(n) and n not in wanted])
-    logged = {name: _log_size(stack, name) for name in wanted if _worker(name)}
+    extra = processes.stop(stack.pids, [n for n in processes.running(stack.pids) if is_worker(n) and n not in wanted])
+    logged = {name: _log_size(stack, name) for name in wanted if is_worker(name)}
     started = [
         name
         for name, argv in wanted.items()
@@ -300,7 +300,8 @@ def _wait_healthy(stack: Stack, timeout: float = 240.0) -> None:
     raise SystemExit(f"the stack did not become healthy in {timeout:.0f} s; logs in {stack.logs}")
 
 
-def _worker(name: str) -> bool:
+def is_worker(name: str) -> bool:
+    """Whether a process of the stack is a Celery worker (`worker-<n>`)."""
     return name.startswith("worker-")
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from wfm.config import PROJECT_DIR, Home
 from wfm_tools import processes, stack_api
 from wfm_tools.bench_report import machine
-from wfm_tools.stack import Stack
+from wfm_tools.stack import Stack, is_worker
 
 SECTION = "## The night under Airflow's scheduler ({scale} scale)"
 WORKERS_SECTION = "## Celery workers at {scale} scale"
@@ -96,7 +96,7 @@ def _stack_command(command: str, env: dict[str, str], executor: str) -> None:
 
 def restart_workers(stack: Stack, env: dict[str, str], count: int) -> None:
     """Stop every Celery worker of the stack and start `count` afresh (`make up` waits until each is ready)."""
-    processes.stop(stack.pids, [name for name in processes.running(stack.pids) if name.startswith("worker-")])
+    processes.stop(stack.pids, [name for name in processes.running(stack.pids) if is_worker(name)])
     _stack_command("up", {**env, "WFM_STACK_WORKERS": str(count)}, "celery")
 
 

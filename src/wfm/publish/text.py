@@ -19,14 +19,10 @@ from pathlib import Path
 import duckdb
 
 from wfm.publish.safety import FORMULA_TRIGGERS
-from wfm.warehouse import sql_literal
+from wfm.warehouse import sql_identifier, sql_literal
 
 #: Rows per batch fetched from DuckDB and written: bounds the memory of one export whatever its size.
 BATCH_ROWS = 100_000
-
-
-def ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def defuse_sql(expr: str) -> str:
@@ -70,13 +66,15 @@ def query_csv(
     Python values."""
     described = con.execute(f"DESCRIBE {query}").fetchall()
     columns = [r[0] for r in described]
-    cells = ", ".join(f"{python_text_sql(ident(name), dtype)} AS {ident(name)}" for name, dtype, *_ in described)
+    cells = ", ".join(
+        f"{python_text_sql(sql_identifier(name), dtype)} AS {sql_identifier(name)}" for name, dtype, *_ in described
+    )
     texts = [dtype == "VARCHAR" for _, dtype, *_ in described]
     # Rendered once, in the file's order (a temporary table keeps its insertion order), then quoted and joined.
     sort = ", ".join(f"q.{c.strip()}" for c in order.split(","))  # the query's columns, not the rendered ones
     con.execute(f"CREATE OR REPLACE TEMP TABLE csv_rows AS SELECT {cells} FROM ({query}) q ORDER BY {sort}")
     try:
-        names = [ident(c) for c in columns]
+        names = [sql_identifier(c) for c in columns]
         rendered_csv(con, path, columns, names, "csv_rows", "rowid", bom=bom, eol=eol, texts=texts)
     finally:
         con.execute("DROP TABLE csv_rows")
@@ -109,6 +107,6 @@ def rendered_csv(
     with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
         fh.write(_header(columns, specials) + eol)
         for batch in lines.to_arrow_reader(BATCH_ROWS):
-            texts = batch.column(0).to_pylist()
-            if texts:
-                fh.write(eol.join(texts) + eol)
+            rows = batch.column(0).to_pylist()
+            if rows:
+                fh.write(eol.join(rows) + eol)
