@@ -163,6 +163,7 @@ def wfm_nightly():
     def build(summary: dict, run_id: str | None = None) -> str:
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from wfm.build import DbtWorker
         from wfm.errors import WfmError
         from wfm.night import build_and_check
 
@@ -172,10 +173,14 @@ def wfm_nightly():
             raise AirflowSkipException("nothing to build: no file has been delivered yet")
         print(f"{summary.get('loaded', 0)} batch(es) loaded tonight; building from everything accepted so far")
         with _holding("build"):
+            # dbt builds in a process of its own, as in `wfm run`, while this one prepares the marts' gate
+            worker = DbtWorker(home.warehouse)
             try:
-                return build_and_check(home, run_id=run_id, echo=print, unit_tests=False).vintage
+                return build_and_check(home, run_id=run_id, echo=print, worker=worker, unit_tests=False).vintage
             except WfmError as exc:
                 raise _data_problem(exc) from None
+            finally:
+                worker.close()
 
     @task(outlets=[PUBLISHED])
     def publish(vintage: str) -> str:
