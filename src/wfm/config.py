@@ -51,6 +51,11 @@ class Home:
         return self.root / "published"
 
     @property
+    def chart_cache(self) -> Path:
+        """The bulletin's charts as last drawn, by what they show (`wfm.publish.charts.Charts`)."""
+        return self.root / "cache" / "charts"
+
+    @property
     def gx(self) -> Path:
         """Great Expectations' file context: stores, and the Data Docs site."""
         return self.root / "gx"

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from wfm.publish import exports
+from wfm.publish import charts, exports
 from wfm.publish.bulletin import write_bulletin
 from wfm.publish.bulletin_read import Target
 
@@ -72,12 +72,20 @@ def make_snapshot(path: Path, *, trn01_beijing: float = 45.0) -> None:
         con.close()
 
 
-def bulletin(snapshot: Path, out: Path, previous: Path | None = None) -> str:
+def bulletin(snapshot: Path, out: Path, previous: Path | None = None, chart_cache: Path | None = None) -> str:
     con = duckdb.connect(":memory:")
     try:
         con.execute(f"ATTACH '{snapshot}' AS snap (READ_ONLY)")
         exports._mask(con)
-        write_bulletin(con, out, version="v2", vintage="2026-12-01", targets=TARGETS, previous=previous)
+        write_bulletin(
+            con,
+            out,
+            version="v2",
+            vintage="2026-12-01",
+            targets=TARGETS,
+            previous=previous,
+            chart_cache=chart_cache,
+        )
     finally:
         con.close()
     return out.read_text(encoding="utf-8")
@@ -136,3 +144,28 @@ def test_revisions_since_the_previous_publication(tmp_path: Path) -> None:
                      r"<td>41.00</td><td>P/F</td><td>45.00</td>", page)  # fmt: skip
     first = bulletin(tmp_path / "now.duckdb", tmp_path / "first.html")
     assert "The first publication" in first
+
+
+def test_a_chart_is_drawn_again_only_when_its_figures_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The charts remembered from the last publication are reused while their figures stay the same: the page is
+    the one drawn without them, and only a chart whose figures changed is drawn again."""
+    made = re.compile(r"生成 made [^<]*")
+    make_snapshot(tmp_path / "before.duckdb")
+    make_snapshot(tmp_path / "now.duckdb", trn01_beijing=41.0)
+    cache = tmp_path / "cache"
+    drawn: list[str] = []
+    for name in ("craftsmen_path", "by_province_bars", "by_province_intervals"):
+        chart = getattr(charts, name)
+        monkeypatch.setattr(charts, name, lambda *a, _chart=chart, **k: drawn.append(a[0]) or _chart(*a, **k))
+    first = bulletin(tmp_path / "before.duckdb", tmp_path / "first.html", chart_cache=cache)
+    assert sorted(drawn) == ["craftsmen", "rule-EDU02", "rule-LAB02", "survey-TRN01"]
+    assert len(list(cache.iterdir())) == 4
+    drawn.clear()
+    again = bulletin(tmp_path / "before.duckdb", tmp_path / "again.html", chart_cache=cache)
+    assert drawn == []
+    assert made.sub("", again) == made.sub("", first)
+    now = bulletin(tmp_path / "now.duckdb", tmp_path / "now.html", chart_cache=cache)
+    assert drawn == ["survey-TRN01"]  # Beijing's training rate changed; the other charts are remembered
+    fresh = bulletin(tmp_path / "now.duckdb", tmp_path / "fresh.html")
+    assert made.sub("", now) == made.sub("", fresh)
+    assert len(list(cache.iterdir())) == 4  # the chart no longer shown is gone

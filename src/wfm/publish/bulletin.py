@@ -69,7 +69,7 @@ def craftsmen_section(b: Bulletin, targets: Mapping[str, Target]) -> str:
             )
     if not panels:
         return "<p>本期无工匠数据。No craftsmen counts in this publication.</p>"
-    svg = charts.craftsmen_path("craftsmen", panels)
+    svg = b.charts.draw(charts.craftsmen_path, "craftsmen", panels)
     last = targets[CRAFTSMEN[0]].target_year
     caption = (
         f"图1 大国工匠、省级工匠、市级工匠人数与到{last}年目标的直线路径。Figure 1: the three craftsmen counts "
@@ -98,8 +98,13 @@ def compliance_section(b: Bulletin) -> str:
         national_share = b.national(code, "E", "compliance")
         failing = [c.label for _, c in cells if c.no_figure is None and not meets(c.value, threshold)]
         unit = b.registry[code]["unit"]
-        svg = charts.by_province_bars(
-            f"rule-{code}", [c for _, c in cells], threshold=threshold, comparison=comparison, unit=unit
+        svg = b.charts.draw(
+            charts.by_province_bars,
+            f"rule-{code}",
+            [c for _, c in cells],
+            threshold=threshold,
+            comparison=comparison,
+            unit=unit,
         )
         caption = (
             f"图{n} {e(b.name(code))}，分省（{e(cells[0][0])}，企业报表），"
@@ -133,7 +138,7 @@ def survey_section(b: Bulletin) -> str:
         national = b.national(code, "W", statistic)
         unit = b.registry[code]["unit"]
         key = code + (f"_{statistic}" if statistic else "")
-        svg = charts.by_province_intervals(f"survey-{key}", [c for _, c in cells], national, unit=unit)
+        svg = b.charts.draw(charts.by_province_intervals, f"survey-{key}", [c for _, c in cells], national, unit=unit)
         what = b.name(code) + (f" {b.label('statistic', statistic)}" if statistic else "")
         caption = (
             f"图{n} {e(what)}，分省（{e(cells[0][0])}，职工抽样调查），点为估计值，横线为95%置信区间；空心点标U为"
@@ -257,10 +262,12 @@ def write_bulletin(
     targets: Mapping[str, Target] | None = None,
     previous: Path | None = None,
     cv_low: float | None = None,
+    chart_cache: Path | None = None,
 ) -> Path:
     """Write the bulletin of the snapshot `con` holds (attached as `snap`, view `masked`) to `path`; `cv_low` is
-    the publication rule in force (default 0.165), `previous` the snapshot of the publication before."""
-    b = Bulletin(con, CV_LOW if cv_low is None else cv_low)
+    the publication rule in force (default 0.165), `previous` the snapshot of the publication before,
+    `chart_cache` the folder where the charts are remembered (`charts.Charts`; None: every chart is drawn)."""
+    b = Bulletin(con, CV_LOW if cv_low is None else cv_low, charts.Charts(chart_cache))
     made = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         ("craftsmen", "一、工匠队伍与2035年目标 Craftsmen and the 2035 targets", craftsmen_section(b, targets or {})),
@@ -300,4 +307,5 @@ def write_bulletin(
 </html>
 """
     path.write_text(page, encoding="utf-8")
+    b.charts.keep_drawn()
     return path

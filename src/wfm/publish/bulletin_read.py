@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from wfm.publish.charts import Cell
+from wfm.publish.charts import Cell, Charts
 
 #: The default of the publication rule cv_low: a survey cell with a larger CV is of low reliability.
 CV_LOW = 0.165
@@ -45,9 +45,10 @@ def shown(cell: Cell, digits: int = 1) -> str:
 class Bulletin:
     """Reads the snapshot (attached as `snap`, suppressed figures emptied in the view `masked`) for the page."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, cv_low: float = CV_LOW) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, cv_low: float = CV_LOW, drawn: Charts | None = None) -> None:
         self.con = con
         self.cv_low = cv_low
+        self.charts = drawn or Charts()
         self.labels = self._labels()
         self.registry = {
             r[0]: {"name_zh": r[1], "name_en": r[2], "unit": r[3], "threshold": r[4], "target": r[5]}

@@ -5,15 +5,23 @@ Chinese, so the bulletin embeds no font file (docs/decisions.md, "The bulletin: 
 the reader's fonts"). Every drawn cell is a group whose id names it (`cell-<chart>-<member>`), and every cell
 without a figure (suppressed or withheld) is a text group `nofigure-<chart>-<member>` instead of a mark, so a
 reader — and the browser tests — can tell which cells are drawn.
+
+A chart is drawn once for what it shows (`Charts`): kept in the home's `cache/charts/` under a key of its
+function, its arguments, this module's code, matplotlib's version and the font it measures with, a publication
+reuses the drawing of a chart whose figures did not change since the last one, and draws only the others.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib
 
@@ -59,6 +67,61 @@ class Cell:
         if self.conf_status in NO_FIGURE:
             return NO_FIGURE[self.conf_status]
         return WITHHELD if self.value is None else None
+
+
+class Charts:
+    """Draws the charts of one publication, remembering each in `folder` (None: draws every chart) under the key
+    of what it shows. The charts show published figures only (the bulletin reads the masked snapshot), so the
+    folder holds nothing the exports do not. `keep_drawn` then removes the charts no longer shown."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+
+    def draw(self, chart: Callable[..., str], *args: object, **kwargs: object) -> str:
+        if self.folder is None:
+            return chart(*args, **kwargs)
+        key = _key(chart, args, kwargs)
+        self.used.add(key)
+        kept = self.folder / f"{key}.svg"
+        try:
+            return kept.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            pass
+        svg = chart(*args, **kwargs)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.folder, suffix=".part", delete=False) as fh:
+            fh.write(svg)
+        os.replace(fh.name, kept)
+        return svg
+
+    def keep_drawn(self) -> None:
+        """Remove every remembered chart this publication did not show (and any part left by a crash)."""
+        if self.folder is None or not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if path.stem not in self.used:
+                path.unlink(missing_ok=True)
+
+
+def _key(chart: Callable[..., str], args: tuple[object, ...], kwargs: dict[str, object]) -> str:
+    """What a drawing depends on: the chart function and its arguments (figures as `repr` writes them, exactly),
+    the code and style of this module, matplotlib's version and the font file it measures text with."""
+    digest = hashlib.sha256(_DRAWING)
+    digest.update(repr((chart.__name__, args, sorted(kwargs.items()))).encode())
+    return digest.hexdigest()
+
+
+def _drawing_identity() -> bytes:
+    from matplotlib import font_manager
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="findfont")
+        font = font_manager.findfont(font_manager.FontProperties(family=FONTS))
+    return b"\0".join([Path(__file__).read_bytes(), matplotlib.__version__.encode(), font.encode()])
+
+
+_DRAWING = _drawing_identity()
 
 
 def element_id(*parts: str) -> str:

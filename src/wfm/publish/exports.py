@@ -81,10 +81,12 @@ def write_exports(
     rules: Mapping[str, float] | None = None,
     targets: Mapping[str, Target] | None = None,
     previous: Path | None = None,
+    chart_cache: Path | None = None,
 ) -> list[Path]:
     """Write every export of the snapshot file `snapshot` into the new folder `out`; return the files written.
     `version` and `rules` (the publication rules in force) only feed the README sheet; `targets` (the craftsmen
-    paths) and `previous` (the snapshot of the publication before, for its revisions) the bulletin."""
+    paths), `previous` (the snapshot of the publication before, for its revisions) and `chart_cache` (where its
+    charts are remembered, `charts.Charts`) the bulletin."""
     out.mkdir(parents=True, exist_ok=False)
     con = duckdb.connect(":memory:")
     try:
@@ -112,7 +114,14 @@ def write_exports(
         write_excel(paths["excel"], con, stamp, version, Rules(rules))
         cv_low = (rules or {}).get("cv_low")
         write_bulletin(
-            con, paths["bulletin"], version=version, vintage=stamp, targets=targets, previous=previous, cv_low=cv_low
+            con,
+            paths["bulletin"],
+            version=version,
+            vintage=stamp,
+            targets=targets,
+            previous=previous,
+            cv_low=cv_low,
+            chart_cache=chart_cache,
         )
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = 'snap'").fetchall()

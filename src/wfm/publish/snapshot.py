@@ -161,6 +161,7 @@ def write_version(home: Home, folder: Path) -> None:
         rules=rules,
         targets=targets,
         previous=previous.resolve() if previous.exists() else None,
+        chart_cache=home.chart_cache,
     )
     _fsync_tree(folder)
     manifest = {
