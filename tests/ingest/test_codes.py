@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -124,6 +125,25 @@ def test_load_reference_refuses_unknown_names_and_returns_fresh_rows() -> None:
         codes.load_reference("../pyproject")
     codes.load_reference("provinces")[0]["code"] = "99"
     assert codes.load_reference("provinces")[0]["code"] == "11"
+
+
+def test_a_warehouse_keeps_its_lists_until_the_package_changes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a warehouse again leaves the reference tables and macros the package installed as they are; a
+    package whose lists or macros differ installs its own."""
+    path = str(tmp_path / "warehouse.duckdb")
+    with duckdb.connect(path) as first:
+        codes.install_sql(first)
+        first.execute("DELETE FROM ref.provinces WHERE code = '11'")  # what the next install would restore
+    with duckdb.connect(path) as again:
+        codes.install_sql(again)
+        assert again.execute("SELECT count(*) FROM ref.provinces WHERE code = '11'").fetchone() == (0,)
+        monkeypatch.setattr(codes, "_files_fingerprint", lambda: "another package")
+        codes.install_sql(again)
+        assert again.execute("SELECT count(*) FROM ref.provinces WHERE code = '11'").fetchone() == (1,)
+        assert again.execute("SELECT region_problem('110105')").fetchone() == (None,)
+        assert again.execute("SELECT fingerprint FROM ref.installed").fetchall() == [("another package",)]
 
 
 def test_register_reference_mirrors_the_csvs_and_can_run_again(con: duckdb.DuckDBPyConnection) -> None:

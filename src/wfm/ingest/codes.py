@@ -19,6 +19,7 @@ a bad format.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from datetime import date
@@ -96,15 +97,61 @@ def register_reference(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"INSERT INTO {REF_SCHEMA}.{name} SELECT {select}", params)
 
 
+#: The table that names what `install_sql` last installed in a database: the fingerprint of its files.
+INSTALLED = f"{REF_SCHEMA}.installed"
+
+
 def install_sql(con: duckdb.DuckDBPyConnection) -> None:
     """Make the rules of this module available in SQL on `con`: the reference tables, then the macros.
 
     The macros (`codes.sql` beside it) read `ref.provinces`, `ref.industry_divisions` and
     `ref.occupation_major_groups` when they run, so the tables come first. Both steps are idempotent; in a
-    file database the tables and macros persist with it, so dbt models can call the macros too.
+    file database the tables and macros persist with it, so dbt models can call the macros too. A database
+    that holds them as this package's files define them (`ref.installed` names the files' fingerprint) is
+    left as it is: every process that writes the warehouse opens it so, and the tables and macros change only
+    with the package.
     """
-    register_reference(con)
-    con.execute(resources.files("wfm.ingest").joinpath("codes.sql").read_text(encoding="utf-8"))
+    fingerprint = _files_fingerprint()
+    if _installed(con) == fingerprint:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        register_reference(con)
+        con.execute(_macros_sql())
+        con.execute(f"CREATE OR REPLACE TABLE {INSTALLED} (fingerprint VARCHAR NOT NULL)")
+        con.execute(f"INSERT INTO {INSTALLED} VALUES (?)", [fingerprint])
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def _installed(con: duckdb.DuckDBPyConnection) -> str | None:
+    schema, table = INSTALLED.split(".")
+    known = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
+        "AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if not known:
+        return None
+    row = con.execute(f"SELECT max(fingerprint) FROM {INSTALLED}").fetchone()
+    return row[0] if row else None
+
+
+@cache
+def _macros_sql() -> str:
+    return resources.files("wfm.ingest").joinpath("codes.sql").read_text(encoding="utf-8")
+
+
+@cache
+def _files_fingerprint() -> str:
+    """SHA-256 over the macros' file and every reference file, as read."""
+    digest = hashlib.sha256(_macros_sql().encode())
+    for name in REFERENCE_KEYS:
+        digest.update(b"\0" + name.encode() + b"\0")
+        digest.update(resources.files("wfm").joinpath("reference", f"{name}.csv").read_bytes())
+    return digest.hexdigest()
 
 
 @cache
