@@ -71,7 +71,7 @@ browser:
 
 # The inner loop: everything but the tests that run dbt, a whole night or Airflow (marked slow).
 test-fast: setup
-	$(BIN)/python -m pytest -m "not slow" -n 2
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .

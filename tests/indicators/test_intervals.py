@@ -24,6 +24,8 @@ from test_estimation import write_warehouse
 from wfm.build import build
 from wfm_tools.survey_oracle import microdata, run_oracle
 
+#: every test reads a warehouse built by dbt, and the oracle runs R: the slow lane, with the other dbt tests
+pytestmark = pytest.mark.slow
 TOL = 1e-9
 PROVINCES = ["11", "31", "44", "51", "61", "65"]
 
