@@ -129,8 +129,7 @@ def install_sql(con: duckdb.DuckDBPyConnection) -> None:
 def _installed(con: duckdb.DuckDBPyConnection) -> str | None:
     schema, table = INSTALLED.split(".")
     known = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? "
-        "AND table_name = ?",
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
         [schema, table],
     ).fetchone()
     if not known:
