@@ -43,6 +43,17 @@ def listening_ports() -> set[int]:
     return ports
 
 
+def loaded_batches(home: Home) -> list[tuple[str, str]]:
+    """(batch, source) of every file the warehouse logs as loaded."""
+    import duckdb
+
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        return con.execute("SELECT file_sha256, source FROM audit.load_log WHERE outcome = 'loaded'").fetchall()
+    finally:
+        con.close()
+
+
 def _running_task(stack: Stack, run_id: str, timeout: float = 180.0) -> str:
     """Wait until a task of the run is running; its id."""
     deadline = time.monotonic() + timeout
@@ -100,6 +111,15 @@ def test_a_night_under_the_real_scheduler_survives_a_killed_scheduler(executor: 
         )["value"]
         outcomes = assert_demo_night(home, files)
         assert summary["loaded"] == outcomes["loaded"] and len(summary["refused"]) == outcomes["rejected"]
+        # an asset event per loaded batch, of its raw table (none for a refused file), and one of the publication
+        events = stack_api.call(
+            stack, f"/api/v2/assets/events?source_dag_id=wfm_nightly&source_run_id={quoted}&limit=100"
+        )["asset_events"]
+        raw = {"survey": "wfm://warehouse/raw/survey_responses", "enterprise": "wfm://warehouse/raw/enterprise_returns"}
+        assert sorted((e["extra"]["batch"], e["uri"]) for e in events if e["source_task_id"] == "promote") == sorted(
+            (sha, raw[source]) for sha, source in loaded_batches(home)
+        )
+        assert [e["uri"] for e in events if e["source_task_id"] == "publish"] == ["wfm://published/marts"]
         # the stack's own ports, and none of Airflow's log servers (8793, 8794 or the stack's)
         ports = {stack.pg_port, stack.api_port, stack.redis_port, 8793, 8794, *stack.log_ports}
         assert listening_ports() & ports <= {stack.pg_port, stack.api_port, stack.redis_port}
