@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 #: seeds, the code lists the seeds load, the code macros (src/wfm/ingest/codes.sql) and the disclosure control the
 #: Python models run (src/wfm/disclosure); and the singular tests, since an
 #: incremental build leaves out those of seeds alone. A change to any of them makes the next build a full
-#: one; otherwise a build recomputes only the periods of newly promoted batches.
+#: one; otherwise a build recomputes only the periods of newly promoted batches. Their documentation (Markdown:
+#: READMEs, dbt docs blocks) computes nothing and is left out.
 _WFM_DIR = Path(__file__).resolve().parents[1]
 FINGERPRINTED = (
     DBT_DIR / "dbt_project.yml",
@@ -61,7 +62,7 @@ def project_fingerprint() -> str:
     for root in FINGERPRINTED:
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if "__pycache__" in path.parts or path.name.startswith("."):
+            if "__pycache__" in path.parts or path.name.startswith(".") or path.suffix == ".md":
                 continue
             digest.update(f"{path.relative_to(PROJECT_DIR if path.is_relative_to(PROJECT_DIR) else root)}\n".encode())
             digest.update(hashlib.sha256(path.read_bytes()).digest())
