@@ -9,9 +9,9 @@ Tables created here (dbt owns everything in `staging`, `intermediate` and `marts
   personal fields removed; the survey's ID number replaced by `person_key`), plus `batch_id` (the file's SHA-256),
   `row_number` (1-based data row in the file), `loaded_at` and `extra_columns` (columns outside the contract,
   kept as JSON).
-- `landing.batch_<sha12>`: a staged batch between load and promotion (see `wfm.ingest`).
-- `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes;
-  `audit.staged_batches`: batches staged but not yet promoted or rejected (what a re-run resumes).
+- `landing`: a schema for batches between reading and promotion in the DuckDBs that prepare them apart
+  (`wfm.ingest.prepared`); the warehouse's own stays empty.
+- `audit.load_log`, `audit.quarantine`, `audit.validation_results`: as `interface.md` describes.
 - `audit.builds`, `audit.built_batches`, `audit.build_periods`, `audit.built_relations`: what each build did,
   which promoted batches the indicator tables already hold, the periods the current build recomputes, and the
   tables and views the last successful full build made (see `wfm.build`).
@@ -135,11 +135,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           run_id VARCHAR,
           quarantined_at TIMESTAMP NOT NULL
         )""")
-    con.execute("""
-        CREATE TABLE IF NOT EXISTS audit.staged_batches (  -- batches between load and promotion (wfm.ingest)
-          file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
-          rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
-          form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
+    _drop_staged_batches(con)
     ensure_build_tables(con)
     con.execute("""
         CREATE TABLE IF NOT EXISTS audit.validation_results (
@@ -152,6 +148,25 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
           run_id VARCHAR,
           checked_at TIMESTAMP NOT NULL
         )""")
+
+
+def _drop_staged_batches(con: duckdb.DuckDBPyConnection) -> None:
+    """Batches an earlier version staged (a landing table and a row in `audit.staged_batches`, between steps that
+    committed apart) and a crash left unpromoted are dropped with that table: their delivered files are still in
+    the inbox, and the next run ingests them from the start, in one transaction."""
+    staged = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'audit' AND table_name = 'staged_batches'"
+    ).fetchone()
+    if not staged:
+        return
+    left = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'landing'"
+    ).fetchall()
+    with transaction(con):
+        for (name,) in left:
+            con.execute(f"DROP TABLE landing.{sql_identifier(name)}")
+        con.execute("DROP TABLE audit.staged_batches")
 
 
 def _require_values(con: duckdb.DuckDBPyConnection, source: Source) -> None:

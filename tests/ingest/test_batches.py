@@ -1,11 +1,12 @@
-"""Each file exactly once: the same bytes load once, a crash at any point leaves nothing or a whole step, and
-the sources are ingested side by side.
+"""Each file exactly once: the same bytes load once, a crash at any point leaves nothing of the file, and the
+sources are ingested side by side.
 
 Files are ingested with `docs=False`: these tests read the warehouse, not the Data Docs (tests/gate reads
 those), and rendering the Data Docs costs more than ingesting a small file."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from conftest import (
 )
 
 from wfm.config import Home
-from wfm.ingest import ingest_all, ingest_file, open_warehouse, promote, stage
+from wfm.ingest import ingest_all, ingest_file, open_warehouse
 from wfm.ingest.prepared import prepare, promote_prepared
 
 # --- exactly once ------------------------------------------------------------------------------------------------
@@ -89,17 +90,16 @@ def _ingested(home: Home) -> dict[str, list[tuple]]:
         "validations": query(home, "SELECT * EXCLUDE (run_id, checked_at) FROM audit.validation_results ORDER BY ALL"),
         "left over": query(
             home, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'landing' OR temporary ORDER BY ALL"
-        )
-        + query(home, "SELECT file_sha256 FROM audit.staged_batches"),
+        ),
     }
 
 
-def test_one_transaction_per_file_leaves_what_the_three_steps_and_the_scaled_out_night_leave(tmp_path: Path) -> None:
+def test_the_command_line_and_the_scaled_out_night_leave_the_same_warehouse(tmp_path: Path) -> None:
     """`wfm ingest` takes each file in one transaction, its accepted rows straight into raw (taken out again when
-    the gate refuses the batch); the three steps (stage, gate, promote, each committing, with a landing table
-    between them) and the DAG's scaled-out night (each file prepared apart into Parquet, then promoted by one
-    writer) must leave the very same rows, quarantine, validations and log. The last file repeats rows of the
-    first: rows the night's earlier file loaded, which its preparation could not see."""
+    the gate refuses the batch), file by file or a run's files side by side; the DAG's scaled-out night (each file
+    prepared apart into Parquet, then promoted by one writer) must leave the very same rows, quarantine,
+    validations and log. The last file repeats rows of the first: rows the night's earlier file loaded, which its
+    preparation could not see."""
     quarantined = survey_rows(12)
     quarantined[2]["age"] = "90"
     one_psu = survey_rows(6, wave="2027", prefix="S")
@@ -112,13 +112,13 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_and_the_scaled_out
         "d_again.csv": ("survey", survey_rows(12)[:4] + survey_rows(14)[12:]),
     }
     homes = {}
-    for way in ("three steps", "one transaction", "scaled out"):
+    for way in ("file by file", "a run", "scaled out"):
         home = Home.resolve(tmp_path / way.replace(" ", "_")).ensure()
         paths = [
             (source, write_csv(home.inbox(source) / name, rows, source=source))
             for name, (source, rows) in files.items()
         ]
-        if way == "three steps":
+        if way == "file by file":
             outcomes = [ingest_file(home, path, source, "t", docs=False) for source, path in paths]
         elif way == "scaled out":
             assert {prepare(home, path, source, "t").outcome for source, path in paths} == {"prepared"}
@@ -127,8 +127,8 @@ def test_one_transaction_per_file_leaves_what_the_three_steps_and_the_scaled_out
             outcomes = ingest_all(home, paths, run_id="t", docs=False)
         assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded", "loaded"]
         homes[way] = home
-    three, one, scaled = (_ingested(h) for h in homes.values())
-    assert three == one == scaled
+    apart, one, scaled = (_ingested(h) for h in homes.values())
+    assert apart == one == scaled
     # the second wave file: three rows the first loaded (quarantined as duplicates), one it quarantined, two new
     assert len(one["survey"]) == 14 and len(one["quarantine"]) == 4 and one["left over"] == []
     assert not (homes["scaled out"].root / "landing" / "survey").exists() or not any(
@@ -221,19 +221,31 @@ def test_reading_a_file_keeps_the_insertion_order_of_its_own_connection_only(hom
         con.close()
 
 
-@pytest.mark.parametrize("way", ["three steps", "one transaction"])
-def test_a_batch_staged_by_an_interrupted_run_is_gated_and_promoted_by_the_next(home: Home, way: str) -> None:
-    """The DAG's stage task committed a batch and the run stopped there: the next run, either way, finishes it
-    from the gate instead of staging the file again."""
+def test_a_batch_an_earlier_version_staged_is_dropped_and_its_file_ingested_again(home: Home) -> None:
+    """Earlier versions committed a file's load, gate and promotion apart, through a landing table and a row in
+    `audit.staged_batches`; a crash between them left both. Opening the warehouse drops them, and the file,
+    still in the inbox, is ingested from the start: loaded once, nothing staged left."""
     path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
-    assert stage(home, path, "survey", "interrupted").outcome == "staged"
-    if way == "three steps":
-        out = ingest_file(home, path, "survey", "next", docs=False)
-    else:
-        (out,) = ingest_all(home, run_id="next", docs=False)
-    assert (out.outcome, out.rows_accepted, set(out.timings)) == ("loaded", 9, {"load", "gate", "promote"})
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    con = open_warehouse(home)
+    try:
+        con.execute("""CREATE TABLE audit.staged_batches (
+            file_sha256 VARCHAR PRIMARY KEY, file_name VARCHAR, source VARCHAR, rows_read BIGINT,
+            rows_accepted BIGINT, rows_quarantined BIGINT, encoding VARCHAR, file_format VARCHAR,
+            form_metadata JSON, run_id VARCHAR, staged_at TIMESTAMP)""")
+        con.execute(f"CREATE TABLE landing.batch_{sha[:16]} AS SELECT * FROM raw.survey_responses LIMIT 0")
+        con.execute(
+            "INSERT INTO audit.staged_batches VALUES "
+            "(?, 'w.csv', 'survey', 9, 9, 0, 'utf-8', 'csv', NULL, 'old', now())",
+            [sha],
+        )
+    finally:
+        con.close()
+    (out,) = ingest_all(home, run_id="next", docs=False)
+    assert (out.outcome, out.rows_accepted) == ("loaded", 9)
     assert query(home, "SELECT count(*), count(DISTINCT row_number) FROM raw.survey_responses")[0] == (9, 9)
     assert _ingested(home)["left over"] == []
+    assert query(home, "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'staged_batches'") == [(0,)]
     assert query(home, "SELECT outcome FROM audit.load_log") == [("loaded",)]
 
 
@@ -251,20 +263,16 @@ def crash(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 setattr(ingest, point, crash)
 home = Home.resolve(sys.argv[1]).ensure()
-if sys.argv[4] == "three steps":
-    ingest.ingest_file(home, Path(sys.argv[2]), "survey", "crash")
-else:
-    from wfm.ingest import ingest_all
-    ingest_all(home, [("survey", Path(sys.argv[2]))], run_id="crash")
+from wfm.ingest import ingest_all
+ingest_all(home, [("survey", Path(sys.argv[2]))], run_id="crash")
 """
 
 
-@pytest.mark.parametrize("way", ["three steps", "one transaction"])
 @pytest.mark.parametrize("point", ["stage_rows", "_log"])
-def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str, way: str) -> None:
+def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_path: Path, point: str) -> None:
     path = write_csv(home.inbox("survey") / "w.csv", survey_rows(9))
     done = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point, way],
+        [sys.executable, "-c", CRASH_SCRIPT, str(home.root), str(path), point],
         env={**os.environ, "WFM_DEMO": "1"},
         capture_output=True,
     )
@@ -272,18 +280,20 @@ def test_a_killed_ingest_leaves_no_trace_and_a_rerun_finishes(home: Home, tmp_pa
     assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
     assert query(home, "SELECT count(*) FROM audit.load_log")[0][0] == 0
     assert path.exists()  # still waiting in the inbox
-    if way == "three steps":
-        outcome = ingest_file(home, path, "survey", "rerun", docs=False)
-    else:
-        (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun", docs=False)
+    (outcome,) = ingest_all(home, [("survey", path)], run_id="rerun", docs=False)
     assert (outcome.outcome, outcome.rows_accepted) == ("loaded", 9)
     assert query(home, "SELECT count(*), count(DISTINCT respondent_id) FROM raw.survey_responses")[0] == (9, 9)
 
 
 def test_gate_failure_keeps_the_batch_out(home: Home, tmp_path: Path) -> None:
-    path = write_csv(tmp_path / "w.csv", survey_rows(6))
-    staged = stage(home, path, "survey", "t")
-    out = promote(home, path, staged.sha256, "t", passed=False, failed=["survey.example"])
-    assert out.outcome == "rejected" and "survey.example" in out.reason
-    assert query(home, "SELECT count(*) FROM raw.survey_responses")[0][0] == 0
+    assert ingest_file(home, write_csv(tmp_path / "v.csv", survey_rows(12)), "survey", "t", docs=False).outcome == (
+        "loaded"
+    )
+    rows = survey_rows(6, wave="2027", prefix="S")
+    for row in rows:
+        row["psu"] = "P0"  # one PSU per stratum: the gate refuses the batch
+    path = write_csv(tmp_path / "w.csv", rows)
+    out = ingest_file(home, path, "survey", "t", docs=False)
+    assert out.outcome == "rejected" and out.reason.startswith("gate: "), out.reason
+    assert query(home, "SELECT count(*) FROM raw.survey_responses WHERE survey_wave = '2027'")[0][0] == 0
     assert (home.rejected / "survey" / "w.csv.reason.txt").exists()

@@ -57,7 +57,7 @@ def _header_only(path: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("pattern", "way"),
-    [("survey_*.csv", "one transaction"), ("survey_*.csv", "three steps"), ("survey_?.parquet", "one transaction")],
+    [("survey_*.csv", "a run"), ("survey_*.csv", "file by file"), ("survey_?.parquet", "a run")],
 )
 def test_a_file_name_is_read_as_a_name_not_a_pattern(home: Home, pattern: str, way: str) -> None:
     """`survey_*.csv` beside `survey_b.csv`: each file is its own batch of its own rows."""
@@ -66,7 +66,7 @@ def test_a_file_name_is_read_as_a_name_not_a_pattern(home: Home, pattern: str, w
     starred = writer(inbox / pattern, survey_rows(6, prefix="A"))
     plain = writer(inbox / pattern.replace("*", "b").replace("?", "b"), survey_rows(8, prefix="B"))
     sent = {starred.name: starred.read_bytes(), plain.name: plain.read_bytes()}
-    if way == "three steps":
+    if way == "file by file":
         outcomes = [ingest_file(home, path, "survey", "t") for path in (starred, plain)]
     else:
         outcomes = ingest_all(home, run_id="t")
@@ -256,7 +256,7 @@ def test_every_entry_of_the_inbox_gets_an_outcome_the_operator_sees(home: Home) 
 # --- a link is never followed ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("way", ["one transaction", "three steps"])
+@pytest.mark.parametrize("way", ["a run", "file by file"])
 def test_a_symlink_or_folder_in_the_inbox_is_refused_never_followed(home: Home, tmp_path: Path, way: str) -> None:
     secret = write_csv(tmp_path / "not_for_the_inbox.csv", survey_rows(6))
     sent = secret.read_bytes()
@@ -264,7 +264,7 @@ def test_a_symlink_or_folder_in_the_inbox_is_refused_never_followed(home: Home, 
     link.symlink_to(secret)
     folder = home.inbox("survey") / "folder.csv"
     folder.mkdir()
-    if way == "three steps":
+    if way == "file by file":
         outcomes = [ingest_file(home, path, "survey", "t") for path in (folder, link)]
     else:
         outcomes = ingest_all(home, run_id="t")

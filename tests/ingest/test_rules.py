@@ -87,16 +87,12 @@ NOT_NUMBERS = [
 ]
 
 
-@pytest.mark.parametrize("way", ["three steps", "one transaction"])
-def test_numbers_no_statistic_can_use_are_quarantined_and_the_file_loads(home: Home, tmp_path: Path, way: str) -> None:
+def test_numbers_no_statistic_can_use_are_quarantined_and_the_file_loads(home: Home, tmp_path: Path) -> None:
     rows = survey_rows(12)  # rows 1-6 (one of each PSU per stratum) get the values; the gate keeps its PSUs
     for row, (column, value, _) in zip(rows, NOT_NUMBERS, strict=False):
         row[column] = value
     path = write_csv(home.inbox("survey") / "w.csv", rows)
-    if way == "three steps":
-        out = ingest_file(home, path, "survey", "t", docs=False)
-    else:
-        (out,) = ingest_all(home, [("survey", path)], run_id="t", docs=False)
+    (out,) = ingest_all(home, [("survey", path)], run_id="t", docs=False)
     assert (out.outcome, out.rows_accepted, out.rows_quarantined) == ("loaded", 6, 6)
     assert quarantine_reasons(home) == {i + 1: {reason} for i, (_, _, reason) in enumerate(NOT_NUMBERS)}
 
@@ -125,18 +121,18 @@ def _rules_buggy_once(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     monkeypatch.setattr(rules, "checked_sql", buggy_once)
 
 
-@pytest.mark.parametrize("way", ["three steps", "one transaction"])
+@pytest.mark.parametrize("way", ["file by file", "a run"])
 def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_goes_on(
     home: Home, monkeypatch: pytest.MonkeyPatch, way: str
 ) -> None:
     """A value the rules cannot type is a bug; it must not end the night, lose the file or leak the value, nor
-    refuse the files after it (one transaction: on the same connection)."""
+    refuse the files after it (in a run: on the same connection)."""
     secret = "440101199006150011"
     # the kind of query a rule's bug makes: a CAST of a file's value (DuckDB's message quotes the value)
     _rules_buggy_once(monkeypatch, ", CAST(id_number AS INTEGER) AS boom")
     bad = write_csv(home.inbox("survey") / "a.csv", [dict(r, id_number=secret) for r in survey_rows(12)])
     good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
-    if way == "three steps":
+    if way == "file by file":
         out, after = (
             ingest_file(home, bad, "survey", "t", docs=False),
             ingest_file(home, good, "survey", "t", docs=False),
@@ -149,25 +145,16 @@ def test_row_checks_that_fail_refuse_the_file_without_quoting_it_and_the_night_g
     assert (after.outcome, after.rows_accepted) == ("loaded", 12)
 
 
-@pytest.mark.parametrize("way", ["three steps", "one transaction"])
 def test_a_required_value_the_row_rules_missed_keeps_the_file_out_of_raw(
-    home: Home, monkeypatch: pytest.MonkeyPatch, way: str
+    home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """raw's required columns are NOT NULL: a row that reaches it without one (a bug of the row rules) refuses
-    its file, named with the column, in one transaction; the three steps' gate refuses it before promotion.
-    Either way nothing of the file is in raw, and the next file loads."""
+    its file, named with the column, in one transaction: nothing of the file is in raw, and the next file loads."""
     _rules_buggy_once(monkeypatch, " REPLACE (CAST(NULL AS VARCHAR) AS psu)")
     bad = write_csv(home.inbox("survey") / "a.csv", survey_rows(12))
     good = write_csv(home.inbox("survey") / "b.csv", survey_rows(12, prefix="B"))
-    if way == "three steps":
-        out, after = (
-            ingest_file(home, bad, "survey", "t", docs=False),
-            ingest_file(home, good, "survey", "t", docs=False),
-        )
-        assert out.outcome == "rejected" and "survey.required_values_present" in out.reason
-    else:
-        out, after = ingest_all(home, [("survey", bad), ("survey", good)], run_id="t", docs=False)
-        assert out.outcome == "rejected" and "raw_not_null" in out.reason and "column psu" in out.reason
+    out, after = ingest_all(home, [("survey", bad), ("survey", good)], run_id="t", docs=False)
+    assert out.outcome == "rejected" and "raw_not_null" in out.reason and "column psu" in out.reason
     assert (home.rejected / "survey" / "a.csv").exists()
     assert (after.outcome, after.rows_accepted) == ("loaded", 12)
     assert query(home, "SELECT count(*), count(DISTINCT batch_id) FROM raw.survey_responses") == [(12, 1)]

@@ -7,21 +7,19 @@
 Where each step lives: `inbox` (which entries wait, the private copy that is read and filed away, where it
 goes), `formats` (CSV, XLSX and Parquet into a TEMP table of text), `normalize` and `rules` (typing and the row
 rules whose reasons send a row to quarantine), `codes` (the code-list validators), `pseudonym` (the HMAC of ID
-numbers), `staging` (checked rows into the batch), `batch` (one file: take → stage → gate → promote), `run` (a
-run's files, the two sources side by side).
+numbers), `staging` (checked rows into the batch), `batch` (one file in one transaction: take, check, gate, promote),
+`prepared` (the DAG's way: each file prepared apart, then promoted by one writer), `run` (a run's files, the two
+sources side by side).
 """
 
-from wfm.ingest.batch import BatchOutcome, gate, ingest_file, new_run_id, open_warehouse, promote, stage
+from wfm.ingest.batch import BatchOutcome, ingest_file, new_run_id, open_warehouse
 from wfm.ingest.run import ingest_all, new_files
 
 __all__ = [
     "BatchOutcome",
-    "gate",
     "ingest_all",
     "ingest_file",
     "new_files",
     "new_run_id",
     "open_warehouse",
-    "promote",
-    "stage",
 ]

@@ -200,7 +200,7 @@ class Taken:
 
     @classmethod
     def again(cls, home: Home, source: Source, delivered: Path, sha: str) -> Taken:
-        """The private copy `take` made of `delivered` (in another process: the DAG's stage step)."""
+        """The private copy `take` made of `delivered` (in another process: the DAG's prepare task)."""
         return cls(source, delivered, intake_folder(home, source) / f"{sha}{delivered_ext(delivered.name)}", sha)
 
 

@@ -13,8 +13,8 @@ number of processes open a file read-only while none writes it.
 same bytes as a loaded file are a duplicate; a file refused whole when it was read is logged and set aside; a
 batch is gated against raw as it stands (tonight's earlier batches included), promoted or refused, its
 quarantine kept. Only what `prepare` could not see is done again: a batch with a row whose key a file promoted
-earlier tonight loaded, or one a crashed three-step run left staged, is ingested from its private copy the
-command line's way (`wfm.ingest.batch.ingest_file` with the connection), so both paths leave the same rows.
+earlier tonight loaded is ingested from its private copy the command line's way
+(`wfm.ingest.batch.ingest_file` with the connection), so both paths leave the same rows.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from wfm.ingest.batch import (
     _read,
     _seen_before,
     _staged,
-    _staged_already,
     _take,
     _taken_at_once,
     landing_table,
@@ -166,7 +165,7 @@ def _settle_prepared(
         f"CREATE OR REPLACE TEMP VIEW {batch} AS SELECT * FROM read_parquet({sql_literal(folder / 'batch.parquet')})"
     )
     try:
-        if _staged_already(con, taken) or _collides(con, source, batch):
+        if _collides(con, source, batch):
             return _again(home, con, taken, run_id, started)
         from wfm.gate import validate_batch
 
