@@ -84,10 +84,6 @@ def new_run_id() -> str:
     return f"manual__{now():%Y%m%dT%H%M%S}_{uuid.uuid4().hex[:6]}"
 
 
-def landing_table(sha: str) -> str:
-    return f"landing.batch_{sha[:16]}"
-
-
 def open_warehouse(home: Home) -> duckdb.DuckDBPyConnection:
     con = connect(home.warehouse)
     # Spill files of TEMP tables (which hold personal data in clear) go to the system temp folder, not the home.

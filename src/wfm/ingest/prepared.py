@@ -40,7 +40,6 @@ from wfm.ingest.batch import (
     _staged,
     _take,
     _taken_at_once,
-    landing_table,
 )
 from wfm.ingest.inbox import NotTaken, Taken, file_away, take
 from wfm.ingest.normalize import Nfkc
@@ -108,7 +107,8 @@ def prepare(home: Home, path: Path, source: Source, run_id: str) -> BatchOutcome
 
 
 def _prepare_rows(con: duckdb.DuckDBPyConnection, taken: Taken, run_id: str, folder: Path, meta: dict) -> BatchOutcome:
-    text, landing = f"text_{taken.sha256[:16]}", landing_table(taken.sha256)
+    # the batch's table in this DuckDB of its own, copied to Parquet
+    text, landing = f"text_{taken.sha256[:16]}", f"landing.batch_{taken.sha256[:16]}"
     try:
         info = _read(con, taken, text)
         with Nfkc(con):
