@@ -62,6 +62,17 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
+def has_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether the connection's own database (not one attached to it) holds the table or view `schema.name`."""
+    # fetchall: a dbt Python model's session refuses further work while a result is left unfetched
+    [(count,)] = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchall()
+    return count > 0
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """All or nothing: a batch either lands whole or leaves no trace."""
@@ -154,11 +165,7 @@ def _drop_staged_batches(con: duckdb.DuckDBPyConnection) -> None:
     """Batches an earlier version staged (a landing table and a row in `audit.staged_batches`, between steps that
     committed apart) and a crash left unpromoted are dropped with that table: their delivered files are still in
     the inbox, and the next run ingests them from the start, in one transaction."""
-    staged = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'audit' AND table_name = 'staged_batches'"
-    ).fetchone()
-    if not staged:
+    if not has_relation(con, "audit", "staged_batches"):
         return
     left = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'landing'"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -30,7 +31,7 @@ from wfm.disclosure.control import (
     rules_mapping,
     source_links,
 )
-from wfm.warehouse import transaction
+from wfm.warehouse import has_relation, transaction
 
 #: Where dbt builds the models and seeds the audit reads (dbt_project.yml).
 INTERMEDIATE, MARTS, REFERENCE = "intermediate", "marts", "reference"
@@ -76,15 +77,6 @@ SHOWN = f"""
 """
 
 
-def _present(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, table],
-        ).fetchall()[0][0]
-    )
-
-
 def shown(con: duckdb.DuckDBPyConnection, cells_sql: str, source: str) -> pd.DataFrame:
     """The cells of `cells_sql` with `published`: readers see their figures (SHOWN)."""
     return con.execute(SHOWN.format(cells=cells_sql), [source, source]).df()
@@ -95,7 +87,7 @@ def previous(con: duckdb.DuckDBPyConnection, cells: pd.DataFrame, source: str) -
     them: `exposed`, readers have already seen its present figures (revisions included); `suppressed`, the
     last build suppressed it (C or D). All False before the first build."""
     none = pd.Series(False, index=cells.index)
-    if not (_present(con, MARTS, "indicator_values") and _present(con, MARTS, "indicator_revisions")):
+    if not (has_relation(con, MARTS, "indicator_values") and has_relation(con, MARTS, "indicator_revisions")):
         return none, none
     frame = cells[["period", "scope", "indicator_code", "statistic", "breakdown", "member", "published_member"]]
     frame = frame.assign(num=cells["num"], den=cells["den"], row_id=range(len(cells)))
@@ -129,7 +121,7 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     needed += [(MARTS, "indicator_values"), (MARTS, "indicator_revisions")]
     needed += [(REFERENCE, "published_magnitudes"), (REFERENCE, "additive_breakdowns")]
     needed += [(REFERENCE, "restricted_magnitudes")]
-    if not all(_present(con, schema, table) for schema, table in needed):
+    if not all(has_relation(con, schema, table) for schema, table in needed):
         return pd.DataFrame(columns=["source", *AUDIT_COLUMNS])
     links = con.execute(f"SELECT * FROM {REFERENCE}.published_magnitudes").df()
     additive = con.execute(f"SELECT * FROM {REFERENCE}.additive_breakdowns").df()
@@ -140,7 +132,7 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     frames, systems = [], []
     for source, cells_sql in CELLS.items():
         cells = shown(con, cells_sql, source)
-        inputs = _fingerprint(_CODE, links, additive, restricted, rules_frame, source)
+        inputs = _fingerprint(_code(), links, additive, restricted, rules_frame, source)
         prints = {
             key: _fingerprint(inputs, group.sort_values(list(group.columns)).reset_index(drop=True))
             for key, group in cells.groupby(SYSTEM, sort=True)
@@ -169,8 +161,12 @@ def audit_warehouse(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 #: One system of the audit (with the source).
 SYSTEM = ["period", "scope"]
-#: The code that computes an audit: a change of it changes every fingerprint.
-_CODE = b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
+
+
+@cache
+def _code() -> bytes:
+    """The code that computes an audit: a change of it changes every fingerprint."""
+    return b"".join(path.read_bytes() for path in sorted(Path(__file__).parent.glob("*.py")))
 
 
 def _fingerprint(*parts: object) -> str:
@@ -186,7 +182,7 @@ def _fingerprint(*parts: object) -> str:
 
 def _last_systems(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], tuple[str, str]]:
     """(source, period, scope) → (fingerprint, version) of the last audit's systems; empty before the first."""
-    if not _present(con, "audit", "disclosure_audit_systems"):
+    if not has_relation(con, "audit", "disclosure_audit_systems"):
         return {}
     rows = con.execute("""
         SELECT source, period, scope, fingerprint, version FROM audit.disclosure_audit_systems

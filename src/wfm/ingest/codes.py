@@ -29,6 +29,8 @@ from typing import Literal
 
 import duckdb
 
+from wfm.warehouse import has_relation
+
 Problem = Literal["bad_format", "check_digit"]
 
 # --------------------------------------------------------------------------------------------------------
@@ -127,15 +129,9 @@ def install_sql(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _installed(con: duckdb.DuckDBPyConnection) -> str | None:
-    schema, table = INSTALLED.split(".")
-    known = con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
-        [schema, table],
-    ).fetchone()
-    if not known:
+    if not has_relation(con, *INSTALLED.split(".")):
         return None
-    row = con.execute(f"SELECT max(fingerprint) FROM {INSTALLED}").fetchone()
-    return row[0] if row else None
+    return con.execute(f"SELECT max(fingerprint) FROM {INSTALLED}").fetchone()[0]
 
 
 @cache

@@ -21,6 +21,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -107,21 +108,20 @@ class Charts:
 def _key(chart: Callable[..., str], args: tuple[object, ...], kwargs: dict[str, object]) -> str:
     """What a drawing depends on: the chart function and its arguments (figures as `repr` writes them, exactly),
     the code and style of this module, matplotlib's version and the font file it measures text with."""
-    digest = hashlib.sha256(_DRAWING)
+    digest = hashlib.sha256(_drawing_identity())
     digest.update(repr((chart.__name__, args, sorted(kwargs.items()))).encode())
     return digest.hexdigest()
 
 
+@cache
 def _drawing_identity() -> bytes:
+    """This module's code, matplotlib's version and the font file text is measured with (read on the first key)."""
     from matplotlib import font_manager
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="findfont")
         font = font_manager.findfont(font_manager.FontProperties(family=FONTS))
     return b"\0".join([Path(__file__).read_bytes(), matplotlib.__version__.encode(), font.encode()])
-
-
-_DRAWING = _drawing_identity()
 
 
 def element_id(*parts: str) -> str:
