@@ -207,15 +207,23 @@ def read_env(bi_dir: Path = BI_DIR) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-def login(page: object, env: dict[str, str]) -> None:
-    """Sign in to Superset in a Playwright page, as a person would on its login form."""
-    page.goto(f"{env['SUPERSET_URL']}/login/")
-    page.wait_for_load_state("networkidle", timeout=120_000)  # the form is React's: filled once it is drawn
-    page.locator("#username").wait_for(timeout=60_000)
-    page.fill("#username", env["SUPERSET_USER"])
-    page.fill("#password", env["SUPERSET_PASSWORD"])
-    page.click("button[type=submit]")
-    page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+def login(page: object, env: dict[str, str], attempts: int = 3) -> None:
+    """Sign in to Superset in a Playwright page, as a person would on its login form.
+
+    The login page sends its event log while the form posts; when the answer to that anonymous request reaches the
+    browser after the login's, its session cookie replaces the signed-in one and the welcome page sends the browser
+    back to the form. A person signs in again; so does this, up to `attempts` times."""
+    for _ in range(attempts):
+        page.goto(f"{env['SUPERSET_URL']}/login/")
+        page.wait_for_load_state("networkidle", timeout=120_000)  # the form is React's: filled once it is drawn
+        page.locator("#username").wait_for(timeout=60_000)
+        page.fill("#username", env["SUPERSET_USER"])
+        page.fill("#password", env["SUPERSET_PASSWORD"])
+        with page.expect_navigation(timeout=60_000):
+            page.click("button[type=submit]")
+        if "/superset/welcome" in page.url:
+            return
+    raise RuntimeError(f"Superset did not sign {env['SUPERSET_USER']} in after {attempts} attempts: at {page.url}")
 
 
 def open_dashboard(page: object, env: dict[str, str], slug: str = "overview") -> None:
