@@ -7,6 +7,7 @@ ingestion), so the command line, the scheduler and the tests run one code path.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from wfm.config import Home
 from wfm.errors import WfmError
 from wfm.ingest import BatchOutcome, ingest_all, new_run_id, open_warehouse
 from wfm.ingest.run import Echo, build_docs, quiet
+from wfm.warehouse import MARTS_SCHEMA
 
 if TYPE_CHECKING:
     from wfm.build import DbtWorker
@@ -36,26 +38,26 @@ def build_and_check(
     full_refresh: bool = False,
     worker: DbtWorker | None = None,
     unit_tests: bool = True,
+    publish_next: bool = False,
 ) -> BuildReport:
     """dbt build, then the marts' expectation suite; raises WfmError if either fails (nothing is published).
 
     `worker`: the dbt process to build in (`wfm.build.DbtWorker`), else this one; `unit_tests`: see
-    `wfm.build.build` (the nightly job, here and in the DAG, runs without them). The marts' validation
-    rebuilds the Data Docs, so they show every validation stored before it too."""
+    `wfm.build.build` (the nightly job, here and in the DAG, runs without them); `publish_next`: this process
+    publishes after the build (`_prepare_next`). The marts' validation rebuilds the Data Docs, so they show
+    every validation stored before it too."""
     from wfm.build import build
 
     run_id = run_id or new_run_id()
     ahead = None
-    if worker is not None:  # this process only waits while the worker builds: prepare the marts' gate
-        ahead = threading.Thread(target=_prepare_marts_gate, args=(home,), name="wfm-marts-gate-ahead", daemon=True)
+    if worker is not None:  # this process only waits while the worker builds: it prepares what follows
+        ahead = threading.Thread(target=_prepare_next, args=(home, publish_next), name="wfm-ahead", daemon=True)
         ahead.start()
     try:
         result = build(home.warehouse, run_id=run_id, full_refresh=full_refresh, worker=worker, unit_tests=unit_tests)
     finally:
         if ahead is not None:
             ahead.join()
-    from wfm.publish import MARTS_SCHEMA
-
     recomputed = "every period" if result.mode == "full" else _periods_text(result.periods, result.skipped)
     echo(f"built indicators (vintage {result.vintage}, {result.mode}: {recomputed}) in {result.elapsed:.1f} s")
     con = open_warehouse(home)
@@ -72,11 +74,16 @@ def build_and_check(
     return BuildReport(str(result.vintage), result.elapsed, list(checked.warnings))
 
 
-def _prepare_marts_gate(home: Home) -> None:
-    """Register the marts' checkpoint and render the pending Data Docs pages ahead (`wfm.gate.prepare_marts`).
-    Only ahead of time: whatever fails here is done again, and reported, by the marts' validation itself."""
+def _prepare_next(home: Home, publish_next: bool) -> None:
+    """While the worker builds: register the marts' checkpoint and render the pending Data Docs pages
+    (`wfm.gate.prepare_marts`), then, when this process publishes next, import the publisher (`wfm.publish`:
+    Matplotlib, SciPy's optimiser), which would otherwise hold up the start of the night or its end. Only
+    ahead of time: whatever fails here is done again, and reported, by the step it prepares."""
     with contextlib.suppress(Exception):
         gate.prepare_marts(home)
+    if publish_next:
+        with contextlib.suppress(Exception):
+            importlib.import_module("wfm.publish")
 
 
 def _periods_text(periods: dict[str, list[str]], skipped: list[str]) -> str:
@@ -93,7 +100,6 @@ def run_nightly(
     `worker`: the night's dbt process (`wfm.build.DbtWorker` on the home's warehouse), if the caller started it
     already; else the night starts one."""
     from wfm.build import DbtWorker
-    from wfm.publish import publish
 
     started = time.perf_counter()
     # dbt is imported and the project parsed in a process of its own while the files are ingested; this
@@ -109,13 +115,15 @@ def run_nightly(
             echo(f"nothing to do: no files in {home.inbox('survey')} or {home.inbox('enterprise')}, no warehouse yet")
             spent = ingested - started
             return {"ingest": spent, "gate": 0.0, "build": 0.0, "publish": 0.0, "total": spent}
-        build_and_check(home, run_id=run_id, echo=echo, worker=worker, unit_tests=False)
+        build_and_check(home, run_id=run_id, echo=echo, worker=worker, unit_tests=False, publish_next=True)
     except BaseException:
         worker.close()
         build_docs(home, quiet=True)
         raise
     built = time.perf_counter()
     try:
+        from wfm.publish import publish  # imported while dbt built (_prepare_next)
+
         echo(f"published {publish(home, echo=echo)}")
     finally:
         worker.close()  # it wrote dbt's artifacts (run results, manifest) meanwhile

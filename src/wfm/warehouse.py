@@ -39,6 +39,8 @@ def sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+#: The warehouse schema dbt builds the marts in (dbt_project.yml: models.wfm.marts.+schema).
+MARTS_SCHEMA = "marts"
 #: What the operating system says, through DuckDB, when the warehouse's disk cannot take a write.
 STORAGE_FAILURES = ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded")
 

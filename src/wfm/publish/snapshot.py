@@ -54,14 +54,12 @@ from wfm.disclosure import publication
 from wfm.errors import WfmError
 from wfm.publish import exports
 from wfm.publish.bulletin_read import Target
-from wfm.warehouse import connect, sql_literal
+from wfm.warehouse import MARTS_SCHEMA, connect, sql_literal
 
 #: The contract tables of interface.md, always published.
 CONTRACT_TABLES = ("indicator_registry", "indicator_values", "indicator_revisions")
 #: Built for internal use only: never copied to the readers' side.
 UNPUBLISHED = frozenset({"enterprise_compliance_list"})
-#: The warehouse schema dbt builds the marts in (dbt_project.yml: models.wfm.marts.+schema).
-MARTS_SCHEMA = "marts"
 #: The name the warehouse is attached under while publishing: the one dbt knows it by (its file's stem),
 #: since the views of the marts (the dashboard themes) name their tables with it.
 WAREHOUSE = Path(WAREHOUSE_FILE).stem
