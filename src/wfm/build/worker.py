@@ -112,8 +112,8 @@ def _prepare(parsed: list[Any], warehouse: Path) -> None:
         pass
 
 
-#: How much lower the priority of dbt's import and parse is than the night's (a nice increment): at 10 the
-#: ingestion goes first and the parse still ends before it; at 19 the build waited for the parse.
+#: How much lower the priority of dbt's import and parse is than the night's (a nice increment). Higher, and
+#: the build waits longer for a parse the ingestion starved; lower, and the parse slows the ingestion more.
 PARSE_NICENESS = 10
 
 
