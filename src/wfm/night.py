@@ -104,7 +104,7 @@ def run_nightly(
     started = time.perf_counter()
     # dbt is imported and the project parsed in a process of its own while the files are ingested; this
     # process imports Great Expectations meanwhile, for the gate
-    worker = worker or DbtWorker(home.warehouse)
+    worker = worker or DbtWorker(home.warehouse, behind=True)
     run_id = run_id or new_run_id()
     # the Data Docs are rebuilt once, by the marts' validation (or here when the night fails before it)
     try:

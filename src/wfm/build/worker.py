@@ -28,15 +28,16 @@ class DbtWorker:
     the build's arguments and it runs them with the project it parsed, releases the warehouse and answers, then
     writes dbt's artifacts (`target/run_results.json`, `manifest.json`) and ends (`close` waits for that).
     `wfm run` starts one with the night: dbt's import and parse, several seconds of Python, then run beside
-    the ingestion on the machine's other core instead of holding this process's interpreter. The caller must
-    have closed its own connections to the warehouse before `invoke` (DuckDB lets one process write a file).
+    the ingestion instead of holding this process's interpreter, and `behind` it (`_prepare_behind`): at a
+    lower priority, so that the ingestion goes first. The caller must have closed its own connections to the
+    warehouse before `invoke` (DuckDB lets one process write a file).
 
     A plain subprocess (`python -c`) talking pickles over two pipes of its own, not `multiprocessing`: its
     spawn start method runs the caller's main script again in the child, which fails in a script that calls
     `run_nightly` without the `if __name__ == "__main__"` guard.
     """
 
-    def __init__(self, warehouse: Path) -> None:
+    def __init__(self, warehouse: Path, behind: bool = False) -> None:
         self.warehouse = Path(warehouse).resolve()
         requests_out, requests_in = os.pipe()
         answers_out, answers_in = os.pipe()
@@ -49,6 +50,7 @@ class DbtWorker:
                 str(answers_in),
                 str(self.warehouse),
                 str(os.getpid()),
+                "behind" if behind else "",
             ],
             pass_fds=(requests_out, answers_in),
             stdin=subprocess.DEVNULL,
@@ -94,7 +96,7 @@ class DbtWorker:
 
 _WORKER_MAIN = (
     "import sys; from wfm.build.worker import _serve; "
-    "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))"
+    "_serve(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5] == 'behind')"
 )
 
 
@@ -121,7 +123,8 @@ def _prepare_behind(parsed: list[Any], warehouse: Path) -> None:
     """`_prepare` on a thread of lower priority, so that the night's ingestion, on the same cores meanwhile, goes
     first and dbt's import and parse take what it leaves (docs/decisions.md, "dbt in a worker process"). Only
     this thread yields: the build runs on the worker's main thread, and dbt's threads, made then, at the
-    night's priority."""
+    night's priority. Where nothing runs beside the parse that the build does not wait for too (the DAG's build
+    task), the parse would only end later: such a worker is not started `behind`."""
     if sys.platform == "linux":  # Linux sets the priority of one thread through its thread id
         with contextlib.suppress(OSError):
             thread = threading.get_native_id()
@@ -146,15 +149,19 @@ def _die_with(parent: int) -> None:
         os._exit(1)
 
 
-def _serve(requests_fd: int, answers_fd: int, warehouse: str, parent: int) -> None:
-    """The worker process's body (see `DbtWorker`): parse, then answer one request read from `requests_fd`.
-    dbt runs in the environment an in-process build gets (`environment`), which also releases the warehouse."""
+def _serve(requests_fd: int, answers_fd: int, warehouse: str, parent: int, behind: bool = False) -> None:
+    """The worker process's body (see `DbtWorker`): parse (`behind`: at a lower priority), then answer one
+    request read from `requests_fd`. dbt runs in the environment an in-process build gets (`environment`),
+    which also releases the warehouse."""
     _die_with(parent)
     parsed: list[Any] = []
     with environment(Path(warehouse)):  # the profile names the warehouse
-        parse = threading.Thread(target=_prepare_behind, args=(parsed, Path(warehouse)), name="wfm-dbt-parse")
-        parse.start()
-        parse.join()
+        if behind:
+            parse = threading.Thread(target=_prepare_behind, args=(parsed, Path(warehouse)), name="wfm-dbt-parse")
+            parse.start()
+            parse.join()
+        else:
+            _prepare(parsed, Path(warehouse))
     manifest = parsed[0] if parsed else None
     with os.fdopen(requests_fd, "rb") as requests, os.fdopen(answers_fd, "wb") as answers:
         try:
