@@ -98,8 +98,8 @@ def test_the_command_line_and_the_scaled_out_night_leave_the_same_warehouse(tmp_
     """`wfm ingest` takes each file in one transaction, its accepted rows straight into raw (taken out again when
     the gate refuses the batch), file by file or a run's files side by side; the DAG's scaled-out night (each file
     prepared apart into Parquet, then promoted by one writer) must leave the very same rows, quarantine,
-    validations and log. The last file repeats rows of the first: rows the night's earlier file loaded, which its
-    preparation could not see."""
+    validations and log. The last two files repeat rows of the first: rows the night's earlier file loaded, which
+    their preparation could not see, whether they are fine otherwise or have a reason of their own."""
     quarantined = survey_rows(12)
     quarantined[2]["age"] = "90"
     one_psu = survey_rows(6, wave="2027", prefix="S")
@@ -110,6 +110,7 @@ def test_the_command_line_and_the_scaled_out_night_leave_the_same_warehouse(tmp_
         "b_one_psu.csv": ("survey", one_psu),
         "c_returns.csv": ("enterprise", enterprise_rows(6)),
         "d_again.csv": ("survey", survey_rows(12)[:4] + survey_rows(14)[12:]),
+        "e_again_too_old.csv": ("survey", [{**survey_rows(12)[5], "age": "90"}, *survey_rows(18)[14:]]),
     }
     homes = {}
     for way in ("file by file", "a run", "scaled out"):
@@ -125,12 +126,15 @@ def test_the_command_line_and_the_scaled_out_night_leave_the_same_warehouse(tmp_
             outcomes = promote_prepared(home, paths, "t")
         else:
             outcomes = ingest_all(home, paths, run_id="t", docs=False)
-        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded", "loaded"]
+        assert [o.outcome for o in outcomes] == ["loaded", "rejected", "loaded", "loaded", "loaded"]
         homes[way] = home
     apart, one, scaled = (_ingested(h) for h in homes.values())
     assert apart == one == scaled
     # the second wave file: three rows the first loaded (quarantined as duplicates), one it quarantined, two new
-    assert len(one["survey"]) == 14 and len(one["quarantine"]) == 4 and one["left over"] == []
+    assert len(one["survey"]) == 18 and len(one["quarantine"]) == 5 and one["left over"] == []
+    # the last file's repeated row breaks a rule of its own as well: both reasons, the duplicate's last
+    (last,) = [q for q in one["quarantine"] if q[2] == 1 and "age_out_of_range" in q[3]]
+    assert last[3].endswith(",respondent_id_duplicate"), last[3]
     assert not (homes["scaled out"].root / "landing" / "survey").exists() or not any(
         (homes["scaled out"].root / "landing" / "survey").iterdir()
     )

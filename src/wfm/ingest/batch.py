@@ -122,10 +122,12 @@ def _staged(
     text: str,
     info: formats.FileInfo,
     landing: str | None,
+    keys: Path | None = None,
 ) -> BatchOutcome:
-    """The file's rows checked into the batch and the quarantine (`stage_rows`), as a staged outcome."""
+    """The file's rows checked into the batch and the quarantine (`stage_rows`, which writes `keys`), as a staged
+    outcome."""
     sha = taken.sha256
-    accepted = stage_rows(con, taken.path, taken.source, sha, run_id, text, info, landing, now())
+    accepted = stage_rows(con, taken.path, taken.source, sha, run_id, text, info, landing, now(), keys)
     return BatchOutcome(taken.name, taken.source, sha, "staged", info.rows_read, accepted, info.rows_read - accepted)
 
 

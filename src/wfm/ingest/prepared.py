@@ -1,6 +1,6 @@
 """The night scaled out: each file prepared on any worker, in parallel; then one writer promotes them all.
 
-    inbox/<source>/FILE ─prepare (any worker, no writer)─▶ landing/<key>/ batch.parquet, quarantine.parquet, meta.json
+    inbox/<source>/FILE ─prepare (any worker, no writer)─▶ landing/<key>/ {batch,quarantine,keys}.parquet, meta.json
         ─promote (the one writer, every file in one process)─▶ gate ─▶ raw.<table> + audit + archive/ or rejected/
 
 `prepare` takes the file, reads, types and checks it row by row and pseudonymises it exactly as the command line
@@ -12,9 +12,10 @@ number of processes open a file read-only while none writes it.
 `promote` holds the warehouse, and takes the prepared files in their night's order, each in one transaction: the
 same bytes as a loaded file are a duplicate; a file refused whole when it was read is logged and set aside; a
 batch is gated against raw as it stands (tonight's earlier batches included), promoted or refused, its
-quarantine kept. Only what `prepare` could not see is done again: a batch with a row whose key a file promoted
-earlier tonight loaded is ingested from its private copy the command line's way
-(`wfm.ingest.batch.ingest_file` with the connection), so both paths leave the same rows.
+quarantine kept. Only what `prepare` could not see is done again: a row whose key a file promoted earlier
+tonight loaded is a duplicate, quarantined with its values as sent (read again from the private copy) when
+`prepare` accepted it, given the duplicate's reason too when `prepare` quarantined it (by the typed keys it wrote
+to `keys.parquet`), so both paths leave the same rows.
 """
 
 from __future__ import annotations
@@ -34,17 +35,21 @@ from wfm.errors import FileRefused, WfmError, shown
 from wfm.ingest import codes, formats
 from wfm.ingest.batch import (
     BatchOutcome,
+    _batch_views,
+    _file_away,
     _log,
     _read,
+    _refused,
     _seen_before,
+    _settle,
     _staged,
     _take,
-    _taken_at_once,
+    now,
 )
 from wfm.ingest.inbox import NotTaken, Taken, file_away, take
 from wfm.ingest.normalize import Nfkc
 from wfm.ingest.rules import DUPLICATE_KEY
-from wfm.ingest.staging import file_extra
+from wfm.ingest.staging import file_extra, quarantine_rows
 from wfm.warehouse import connect, ensure_schema, sql_literal, transaction
 
 
@@ -112,7 +117,7 @@ def _prepare_rows(con: duckdb.DuckDBPyConnection, taken: Taken, run_id: str, fol
     try:
         info = _read(con, taken, text)
         with Nfkc(con):
-            out = _staged(con, taken, run_id, text, info, landing)
+            out = _staged(con, taken, run_id, text, info, landing, folder / "keys.parquet")
     except FileRefused as refused:
         rule = shown(refused.rule or "unreadable")
         message = shown(str(refused).replace(taken.path.name, taken.name))
@@ -141,9 +146,7 @@ def _promote_one(
         return BatchOutcome(shown(path.name), source, "", "skipped", reason="not prepared tonight; left in the inbox")
     taken = Taken.again(home, source, path, meta["sha256"])
     try:  # the same bytes as a file loaded before (on an earlier night, or tonight): logged and filed away
-        out = _seen_before(con, home, taken, run_id) or _settle_prepared(
-            home, con, taken, folder, meta, run_id, started
-        )
+        out = _seen_before(con, home, taken, run_id) or _settle_prepared(home, con, taken, folder, meta, run_id)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     out.seconds = time.perf_counter() - started
@@ -151,7 +154,7 @@ def _promote_one(
 
 
 def _settle_prepared(
-    home: Home, con: duckdb.DuckDBPyConnection, taken: Taken, folder: Path, meta: dict, run_id: str, started: float
+    home: Home, con: duckdb.DuckDBPyConnection, taken: Taken, folder: Path, meta: dict, run_id: str
 ) -> BatchOutcome:
     source, sha = taken.source, taken.sha256
     if refused := meta.get("refused"):
@@ -160,56 +163,97 @@ def _settle_prepared(
             _log(con, out, run_id)
         out.warnings = file_away(home, taken, tuple(refused))
         return out
-    batch = f"prepared_{sha[:16]}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {batch} AS SELECT * FROM read_parquet({sql_literal(folder / 'batch.parquet')})"
-    )
+    tonight, marked, text = (f"{name}_{sha[:16]}" for name in ("tonight", "marked", "text"))
+    batch, quarantine, keys = (sql_literal(folder / f"{name}.parquet") for name in ("batch", "quarantine", "keys"))
+    # `prepare` saw raw as it stood before tonight: a row whose key a batch promoted earlier tonight loaded is a
+    # duplicate the row rules would have found, an accepted row (`tonight`) as a quarantined one (`marked`)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {tonight} AS {_in_raw(source, f'read_parquet({batch})')}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {marked} AS {_in_raw(source, f'read_parquet({keys})')}")
     try:
-        if _collides(con, source, batch):
-            return _again(home, con, taken, run_id, started)
-        from wfm.gate import validate_batch
-
-        read, accepted = meta["rows_read"], meta["rows_accepted"]
-        out = BatchOutcome(taken.name, source, sha, "staged", read, accepted, read - accepted)
-        with transaction(con):
-            result = validate_batch(con, source=source, table=batch, batch_id=sha, run_id=run_id, home=home, docs=False)
-            quarantine = sql_literal(folder / "quarantine.parquet")
-            con.execute(f"INSERT INTO audit.quarantine SELECT * FROM read_parquet({quarantine})")
-            if result.success:
-                con.execute(f"INSERT INTO {RAW_TABLE[source]} SELECT * FROM {batch}")
-                out.outcome = "loaded"
-            else:
-                out.outcome, out.rows_accepted = "rejected", 0
-                out.reason = "gate: " + ", ".join(result.failed_critical)
-            _log(con, out, run_id, meta["extra"])
+        (duplicates,) = con.execute(f"SELECT count(*) FROM {tonight}").fetchone()
+        info = None
+        if duplicates:  # quarantined with their values as sent: the private copy is read again
+            again = _private_copy(home, taken)
+            if isinstance(again, BatchOutcome):
+                return again
+            taken = again
+            try:
+                info = _read(con, taken, text)  # before the transaction: see read_into
+            except FileRefused as refused:
+                return _refused(con, home, taken, run_id, refused)
+        return _promote_batch(home, con, taken, meta, run_id, (batch, quarantine, tonight, marked), text, info)
     finally:
-        con.execute(f"DROP VIEW IF EXISTS {batch}")
-    refused = None if out.outcome == "loaded" else ("gate", out.reason or "gate")
-    out.warnings = list(result.warnings) + file_away(home, taken, refused)
+        formats.drop_text(con, text)
+        con.execute(f"DROP TABLE IF EXISTS {tonight}")
+        con.execute(f"DROP TABLE IF EXISTS {marked}")
+
+
+def _promote_batch(
+    home: Home,
+    con: duckdb.DuckDBPyConnection,
+    taken: Taken,
+    meta: dict,
+    run_id: str,
+    tables: tuple[str, str, str, str],
+    text: str,
+    info: formats.FileInfo | None,
+) -> BatchOutcome:
+    """A prepared batch gated and promoted in one transaction, as the command line does
+    (`wfm.ingest.batch._taken_at_once`): its rows go into raw first, Great Expectations' import going on
+    meanwhile, and the gate reads them there; a batch it refuses is taken out before the commit. `tables`: the
+    batch and its quarantine (Parquet), the batch's rows that are duplicates of tonight's earlier batches and the
+    quarantined ones (TEMP tables of row numbers); `text`: the file read again (`info`) when there are such rows."""
+    source, sha = taken.source, taken.sha256
+    batch, quarantine, tonight, marked = tables
+    _, code = DUPLICATE_KEY[source]
+    (duplicates,) = con.execute(f"SELECT count(*) FROM {tonight}").fetchone()
+    read, accepted = meta["rows_read"], meta["rows_accepted"] - duplicates
+    out = BatchOutcome(taken.name, source, sha, "staged", read, accepted, read - accepted)
+    with transaction(con):
+        con.execute(
+            f"INSERT INTO {RAW_TABLE[source]} SELECT b.* FROM read_parquet({batch}) b ANTI JOIN {tonight} USING "
+            "(row_number)"
+        )
+        # a quarantined row gets the duplicate's reason last, as the row rules give it, unless it has it already
+        con.execute(
+            f"INSERT INTO audit.quarantine SELECT * REPLACE (CASE WHEN row_number IN (SELECT row_number FROM {marked}) "
+            f"AND NOT list_contains(string_split(reasons, ','), '{code}') THEN reasons || ',{code}' "
+            f"ELSE reasons END AS reasons) FROM read_parquet({quarantine})"
+        )
+        if info is not None:
+            rows = f"SELECT row_number, '{code}' AS reasons FROM {tonight}"
+            quarantine_rows(con, rows, text, info, sha, source, run_id, now())
+        from wfm.gate import validate_batch  # waits for Great Expectations' import (`wfm.gate.gx`)
+
+        with _batch_views(con, source, sha) as (rows, before):
+            result = validate_batch(
+                con, source=source, table=rows, batch_id=sha, run_id=run_id, home=home, docs=False, raw=before
+            )
+        _settle(con, out, result.success, list(result.failed_critical), run_id, meta["extra"])
+    out.warnings = list(result.warnings)
+    _file_away(home, taken, out)
     return out
 
 
-def _collides(con: duckdb.DuckDBPyConnection, source: Source, batch: str) -> bool:
-    """Whether an accepted row has the key of a row in raw now: one a file promoted earlier tonight loaded,
-    which `prepare` could not see, and which the row rules would have sent to quarantine."""
+def _in_raw(source: Source, rows: str) -> str:
+    """SQL: the row numbers of `rows` (a table or a table function) whose key is a key of raw."""
     key, _ = DUPLICATE_KEY[source]
     same = " AND ".join(f"r.{k} = b.{k}" for k in key)
-    query = f"SELECT 1 FROM {batch} b WHERE EXISTS (SELECT 1 FROM {RAW_TABLE[source]} r WHERE {same}) LIMIT 1"
-    return con.execute(query).fetchone() is not None
+    return f"SELECT b.row_number FROM {rows} b WHERE EXISTS (SELECT 1 FROM {RAW_TABLE[source]} r WHERE {same})"
 
 
-def _again(home: Home, con: duckdb.DuckDBPyConnection, taken: Taken, run_id: str, started: float) -> BatchOutcome:
-    """The file ingested from its private copy the command line's way (taken again if the copy is gone)."""
-    if not taken.path.exists():
-        try:
-            again = take(home, taken.source, taken.delivered)
-        except NotTaken as no:
-            return BatchOutcome(taken.name, taken.source, taken.sha256, no.outcome, reason=no.reason)
-        if again.sha256 != taken.sha256:
-            again.path.unlink()
-            raise WfmError("the delivered file changed since it was prepared", file=taken.name, rule="promote")
-        taken = again
-    return _taken_at_once(home, taken, run_id, False, con, started)
+def _private_copy(home: Home, taken: Taken) -> Taken | BatchOutcome:
+    """The file's private copy, taken again from the inbox if it is gone (the outcome when it cannot be)."""
+    if taken.path.exists():
+        return taken
+    try:
+        again = take(home, taken.source, taken.delivered)
+    except NotTaken as no:
+        return BatchOutcome(taken.name, taken.source, taken.sha256, no.outcome, reason=no.reason)
+    if again.sha256 != taken.sha256:
+        again.path.unlink()
+        raise WfmError("the delivered file changed since it was prepared", file=taken.name, rule="promote")
+    return again
 
 
 def promote_prepared(home: Home, files: list[tuple[Source, Path]], run_id: str, echo=None) -> list[BatchOutcome]:

@@ -91,11 +91,16 @@ def stage_rows(
     info: formats.FileInfo,
     landing: str | None,
     loaded: datetime,
+    keys: Path | None = None,
 ) -> int:
     """Check and pseudonymise a file read into TEMP `text` (`formats.read_into`): accepted rows into the new table
     `landing`, or, with None, straight into the source's raw table (the caller's transaction takes them out
     again if the gate refuses the batch); the others into audit.quarantine, stamped `loaded`. Inside the
-    caller's transaction; returns the number of rows accepted."""
+    caller's transaction; returns the number of rows accepted.
+
+    `keys`: a Parquet file to write the quarantined rows' typed duplicate keys to (`rules.DUPLICATE_KEY`), by
+    row number: the scaled-out night checks them against the batches promoted before this one
+    (`wfm.ingest.prepared`)."""
     checked = f"checked_{sha[:16]}"
     ipad, opad = pseudonym.hmac_pads(pseudonym.secret_key())
     try:  # the caller registered `nfkc` (Nfkc) before its transaction began
@@ -141,12 +146,36 @@ def stage_rows(
             column=column,
             rule="raw_not_null",
         ) from None
+    quarantine_rows(
+        con, f"SELECT row_number, reasons FROM {checked} WHERE reasons <> ''", text, info, sha, source, run_id, loaded
+    )
+    if keys is not None:
+        key = ", ".join(rules.DUPLICATE_KEY[source][0])
+        quarantined = f"SELECT row_number, {key} FROM {checked} WHERE reasons <> ''"
+        con.execute(f"COPY ({quarantined}) TO {sql_literal(keys)} (FORMAT parquet)")
+    con.execute(f"DROP TABLE {checked}")
+    return accepted
+
+
+def quarantine_rows(
+    con: duckdb.DuckDBPyConnection,
+    reasons: str,
+    text: str,
+    info: formats.FileInfo,
+    sha: str,
+    source: Source,
+    run_id: str,
+    loaded: datetime,
+) -> None:
+    """Rows of a file read into TEMP `text` into audit.quarantine, stamped `loaded`, with their values as sent and
+    personal data masked: `reasons` is a query giving the `row_number` and `reasons` of each row to quarantine."""
+    extras, _ = kept_extras(info)
     sent = [*info.columns, *extras]
     # derived tables rather than LATERAL joins, which DuckDB binds slowly for a wide file: per quarantined row,
     # its values as a list, whether it is a form's line, then the masked values
     values = (
-        f"SELECT c.row_number, c.reasons, {row_values(sent, 't')} AS vals FROM {checked} c "
-        f"JOIN {text} t USING (row_number) WHERE c.reasons <> ''"
+        f"SELECT q.row_number, q.reasons, {row_values(sent, 't')} AS vals FROM ({reasons}) q "
+        f"JOIN {text} t USING (row_number)"
     )
     lines = f"SELECT row_number, reasons, vals, {form_line_sql('vals')} AS form_line FROM ({values})"
     mask = masked("v", "form_line")
@@ -156,8 +185,6 @@ def stage_rows(
         f"{json_of(sent, [f'q.m[{i}]' for i in range(1, len(sent) + 1)])}, ?, ? FROM ({masks}) q",
         [run_id, loaded],
     )
-    con.execute(f"DROP TABLE {checked}")
-    return accepted
 
 
 def file_extra(info: formats.FileInfo) -> dict[str, str | None]:
