@@ -162,10 +162,15 @@ def build(
 
 def parse_ahead(warehouse: Path) -> bool:
     """`dbt parse` of the project for `warehouse`, leaving its partial parse in the home's `target/` for the
-    build, which then starts from it: what the nightly DAG runs beside the files' preparation. It reads the
-    project's files, never the warehouse. Whether it parsed: a project that does not parse is parsed again,
+    build, which then starts from it: what the nightly DAG runs beside the files' preparation, at a lower
+    priority than theirs (`wfm.build.worker.behind`), as the build needs it only once they are promoted. It reads
+    the project's files, never the warehouse. Whether it parsed: a project that does not parse is parsed again,
     and reported, by the build."""
     from dbt.cli.main import dbtRunner
+
+    from wfm.build.worker import behind
+
+    behind()
 
     with environment(warehouse):
         return bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success)

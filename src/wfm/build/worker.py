@@ -119,16 +119,23 @@ def _prepare(parsed: list[Any], warehouse: Path) -> None:
 PARSE_NICENESS = 10
 
 
-def _prepare_behind(parsed: list[Any], warehouse: Path) -> None:
-    """`_prepare` on a thread of lower priority, so that the night's ingestion, on the same cores meanwhile, goes
-    first and dbt's import and parse take what it leaves (docs/decisions.md, "dbt in a worker process"). Only
-    this thread yields: the build runs on the worker's main thread, and dbt's threads, made then, at the
-    night's priority. Where nothing runs beside the parse that the build does not wait for too (the DAG's build
-    task), the parse would only end later: such a worker is not started `behind`."""
-    if sys.platform == "linux":  # Linux sets the priority of one thread through its thread id
+def behind() -> None:
+    """Lower the calling thread's priority by `PARSE_NICENESS` (threads it starts afterwards inherit it): dbt's
+    import and parse ahead of the build then take what the night's ingestion, on the same cores meanwhile,
+    leaves (docs/decisions.md, "dbt in a worker process"). Linux sets the priority of one thread through its
+    thread id; elsewhere nothing changes."""
+    if sys.platform == "linux":
         with contextlib.suppress(OSError):
             thread = threading.get_native_id()
             os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + PARSE_NICENESS)
+
+
+def _prepare_behind(parsed: list[Any], warehouse: Path) -> None:
+    """`_prepare` on a thread of lower priority (`behind`). Only this thread yields: the build runs on the
+    worker's main thread, and dbt's threads, made then, at the night's priority. Where nothing runs beside the
+    parse that the build does not wait for too (the DAG's build task), the parse would only end later: such a
+    worker is not started `behind`."""
+    behind()
     _prepare(parsed, warehouse)
 
 
