@@ -263,13 +263,15 @@ def compare_workers(
 
 
 def write_section(out: Path, section: str) -> None:
-    """Replace the section of the same heading in `out` (or add it at the end)."""
+    """Replace the section of the same heading in `out` where it stands (or add it at the end)."""
     text = out.read_text(encoding="utf-8") if out.exists() else "# Benchmarks\n"
     start = text.find("\n" + section.split("\n", 1)[0] + "\n")
-    if start >= 0:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + (text[end:] if end >= 0 else "")
-    out.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+    if start < 0:
+        out.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
+        return
+    end = text.find("\n## ", start + 1)
+    after = "\n" + text[end:] if end >= 0 else ""
+    out.write_text(text[:start].rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n" + after, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,7 @@ def test_the_workers_report_gives_medians_and_the_median_of_each_rounds_ratio() 
 def test_the_workers_section_is_replaced_on_rerun_and_kept_by_make_bench(tmp_path: Path) -> None:
     out = tmp_path / "benchmarks.md"
     out.write_text("# Benchmarks\n\n## The night under Airflow's scheduler (demo scale)\n\nkept\n")
+    out.write_text(out.read_text() + "\n## Celery workers at demo scale\n\nold\n\n## After\n\nlast\n")
     first = render_workers("demo", 20, "2", [1, 2], [{1: _night(40.0, 100.0), 2: _night(20.0, 80.0)}], "c", "m")
     assert "one round (single figures, not medians)" in first
     write_section(out, first)
@@ -58,7 +59,9 @@ def test_the_workers_section_is_replaced_on_rerun_and_kept_by_make_bench(tmp_pat
     write_section(out, second)
     text = out.read_text()
     assert text.count("## Celery workers at demo scale") == 1 and "| 10.0 s | 20.0 s | 2.00 × |" in text
-    assert "kept\n" in text
+    assert "kept\n" in text and "old" not in text
+    # replaced where it stood, between the sections around it
+    assert text.index("kept") < text.index("## Celery workers at demo scale") < text.index("## After")
     assert kept_sections(out).count("## ") == 2  # `make bench` carries both over
 
 
