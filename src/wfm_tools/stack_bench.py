@@ -139,7 +139,7 @@ def render(scale: str, executor: str, files: int, rounds: list[tuple[float, floa
     lines = [
         SECTION.format(scale=scale),
         "",
-        f"Measured by `{command}` ({scale} scale, {files} files; {executor} executor; "
+        f"Measured by `{command}` on {machine()} ({scale} scale, {files} files; {executor} executor; "
         + (f"{len(rounds)} rounds, medians)." if len(rounds) > 1 else "one round, single figures)."),
         "The scheduled night: `wfm_nightly` triggered through the REST API on the stack `make up` starts",
         "(PostgreSQL, scheduler, api-server, dag-processor, triggerer), from the trigger until the API reports the",
