@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -163,17 +164,29 @@ def build(
 def parse_ahead(warehouse: Path) -> bool:
     """`dbt parse` of the project for `warehouse`, leaving its partial parse in the home's `target/` for the
     build, which then starts from it: what the nightly DAG runs beside the files' preparation, at a lower
-    priority than theirs (`wfm.build.worker.behind`), as the build needs it only once they are promoted. It reads
-    the project's files, never the warehouse. Whether it parsed: a project that does not parse is parsed again,
-    and reported, by the build."""
-    from dbt.cli.main import dbtRunner
-
+    priority than theirs (`wfm.build.worker.behind`), as the build needs it only once they are promoted: on a
+    thread of its own, so that the caller's priority stays as it was. It reads the project's files, never the
+    warehouse. Whether it parsed: a project that does not parse is parsed again, and reported, by the build."""
     from wfm.build.worker import behind
 
-    behind()
+    outcome: list[Any] = []
 
-    with environment(warehouse):
-        return bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success)
+    def parse() -> None:
+        behind()
+        try:
+            from dbt.cli.main import dbtRunner
+
+            with environment(warehouse):
+                outcome.append(bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=parse, name="wfm-dbt-parse")
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def common_args(warehouse: Path) -> list[str]:
