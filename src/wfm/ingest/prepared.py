@@ -181,7 +181,8 @@ def _settle_prepared(
                 info = _read(con, taken, text)  # before the transaction: see read_into
             except FileRefused as refused:
                 return _refused(con, home, taken, run_id, refused)
-        return _promote_batch(home, con, taken, meta, run_id, (batch, quarantine, tonight, marked), text, info)
+        tables = (batch, quarantine, tonight, marked)
+        return _promote_batch(home, con, taken, meta, run_id, tables, duplicates, text, info)
     finally:
         formats.drop_text(con, text)
         con.execute(f"DROP TABLE IF EXISTS {tonight}")
@@ -195,6 +196,7 @@ def _promote_batch(
     meta: dict,
     run_id: str,
     tables: tuple[str, str, str, str],
+    duplicates: int,
     text: str,
     info: formats.FileInfo | None,
 ) -> BatchOutcome:
@@ -202,11 +204,11 @@ def _promote_batch(
     (`wfm.ingest.batch._taken_at_once`): its rows go into raw first, Great Expectations' import going on
     meanwhile, and the gate reads them there; a batch it refuses is taken out before the commit. `tables`: the
     batch and its quarantine (Parquet), the batch's rows that are duplicates of tonight's earlier batches and the
-    quarantined ones (TEMP tables of row numbers); `text`: the file read again (`info`) when there are such rows."""
+    quarantined ones (TEMP tables of row numbers); `duplicates`: how many rows `tonight` holds; `text`: the file
+    read again (`info`) when there are such rows."""
     source, sha = taken.source, taken.sha256
     batch, quarantine, tonight, marked = tables
     _, code = DUPLICATE_KEY[source]
-    (duplicates,) = con.execute(f"SELECT count(*) FROM {tonight}").fetchone()
     read, accepted = meta["rows_read"], meta["rows_accepted"] - duplicates
     out = BatchOutcome(taken.name, source, sha, "staged", read, accepted, read - accepted)
     with transaction(con):
