@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -167,26 +166,15 @@ def parse_ahead(warehouse: Path) -> bool:
     priority than theirs (`wfm.build.worker.behind`), as the build needs it only once they are promoted: on a
     thread of its own, so that the caller's priority stays as it was. It reads the project's files, never the
     warehouse. Whether it parsed: a project that does not parse is parsed again, and reported, by the build."""
-    from wfm.build.worker import behind
+    from wfm.build.worker import run_behind
 
-    outcome: list[Any] = []
+    def parse() -> bool:
+        from dbt.cli.main import dbtRunner
 
-    def parse() -> None:
-        behind()
-        try:
-            from dbt.cli.main import dbtRunner
+        with environment(warehouse):
+            return bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success)
 
-            with environment(warehouse):
-                outcome.append(bool(dbtRunner().invoke(["parse", *common_args(warehouse), *VARS]).success))
-        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
-            outcome.append(error)
-
-    thread = threading.Thread(target=parse, name="wfm-dbt-parse")
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]
+    return run_behind(parse)
 
 
 def common_args(warehouse: Path) -> list[str]:

@@ -12,12 +12,15 @@ import pickle
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wfm.build.dbt import VARS, Outcome, common_args, environment, first_line
 from wfm.build.project import dbt_log, dbt_paths
 from wfm.errors import WfmError
+
+T = TypeVar("T")
 
 
 class DbtWorker:
@@ -28,7 +31,7 @@ class DbtWorker:
     the build's arguments and it runs them with the project it parsed, releases the warehouse and answers, then
     writes dbt's artifacts (`target/run_results.json`, `manifest.json`) and ends (`close` waits for that).
     `wfm run` starts one with the night: dbt's import and parse, several seconds of Python, then run beside
-    the ingestion instead of holding this process's interpreter, and `behind` it (`_prepare_behind`): at a
+    the ingestion instead of holding this process's interpreter, and `behind` it (`run_behind`): at a
     lower priority, so that the ingestion goes first. The caller must have closed its own connections to the
     warehouse before `invoke` (DuckDB lets one process write a file).
 
@@ -130,13 +133,28 @@ def behind() -> None:
             os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + PARSE_NICENESS)
 
 
-def _prepare_behind(parsed: list[Any], warehouse: Path) -> None:
-    """`_prepare` on a thread of lower priority (`behind`). Only this thread yields: the build runs on the
-    worker's main thread, and dbt's threads, made then, at the night's priority. Where nothing runs beside the
-    parse that the build does not wait for too (the DAG's build task), the parse would only end later: such a
-    worker is not started `behind`."""
-    behind()
-    _prepare(parsed, warehouse)
+def run_behind(work: Callable[[], T]) -> T:
+    """`work` on a thread of its own whose priority is lower (`behind`), waited for: its result, or its exception
+    raised here. Only that thread yields, so the caller keeps its priority: the worker's build runs on its main
+    thread, and dbt's threads, made then, at the night's priority. Where nothing runs beside the parse that the
+    build does not wait for too (the DAG's build task), the parse would only end later: such a worker is not
+    started `behind`."""
+    outcome: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        behind()
+        try:
+            outcome.append((True, work()))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            outcome.append((False, error))
+
+    thread = threading.Thread(target=run, name="wfm-dbt-parse")
+    thread.start()
+    thread.join()
+    done, value = outcome[0]
+    if not done:
+        raise value
+    return value
 
 
 def _die_with(parent: int) -> None:
@@ -164,9 +182,7 @@ def _serve(requests_fd: int, answers_fd: int, warehouse: str, parent: int, behin
     parsed: list[Any] = []
     with environment(Path(warehouse)):  # the profile names the warehouse
         if behind:
-            parse = threading.Thread(target=_prepare_behind, args=(parsed, Path(warehouse)), name="wfm-dbt-parse")
-            parse.start()
-            parse.join()
+            run_behind(lambda: _prepare(parsed, Path(warehouse)))
         else:
             _prepare(parsed, Path(warehouse))
     manifest = parsed[0] if parsed else None
